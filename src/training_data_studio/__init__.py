@@ -1,0 +1,1 @@
+"""Training Data Studio: build, generate, review and export annotated fine-tuning conversations."""

@@ -1,0 +1,1 @@
+"""Infrastructure every feature uses: settings, database, migrations, errors, auth, templating."""

@@ -1,0 +1,57 @@
+"""One Settings object, read once from the environment (and an optional .env file).
+
+Secrets (API keys, the JWT secret, SMTP credentials) are SecretStr so they never end up in a log line
+or a repr by accident.
+"""
+
+from __future__ import annotations
+
+import getpass
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def _default_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no passwd entry, e.g. an arbitrary uid in a container
+        return "local"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    database_url: str | None = Field(default=None, validation_alias="DATABASE_URL")
+    data_dir: Path = Field(default=Path(".data/postgres"), validation_alias="TDS_DATA_DIR")
+    user: str = Field(default_factory=_default_user, validation_alias="TDS_USER")
+    host: str = Field(default="127.0.0.1", validation_alias="TDS_HOST")
+    port: int = Field(default=8000, validation_alias="TDS_PORT")
+    log_level: str = Field(default="info", validation_alias="TDS_LOG_LEVEL")
+
+    supabase_jwt_secret: SecretStr | None = Field(default=None, validation_alias="SUPABASE_JWT_SECRET")
+
+    anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
+    anthropic_model: str = Field(default="claude-sonnet-4-5", validation_alias="TDS_ANTHROPIC_MODEL")
+    openai_base_url: str | None = Field(default=None, validation_alias="TDS_OPENAI_BASE_URL")
+    openai_api_key: SecretStr | None = Field(default=None, validation_alias="TDS_OPENAI_API_KEY")
+    openai_model: str | None = Field(default=None, validation_alias="TDS_OPENAI_MODEL")
+    max_calls_in_flight: int = Field(default=8, ge=1, le=64, validation_alias="TDS_MAX_CALLS_IN_FLIGHT")
+
+    smtp_url: SecretStr | None = Field(default=None, validation_alias="SMTP_URL")
+    smtp_from: str = Field(default="training-data-studio@localhost", validation_alias="SMTP_FROM")
+
+    @property
+    def uses_embedded_database(self) -> bool:
+        return not self.database_url
+
+    @property
+    def auth_required(self) -> bool:
+        return self.supabase_jwt_secret is not None and bool(self.supabase_jwt_secret.get_secret_value())
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,38 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base, created_at, updated_at, uuid_pk
+
+
+class ConversationTemplate(Base):
+    __tablename__ = "conversation_templates"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    template_id: Mapped[str] = mapped_column(String(50), unique=True)
+    template_name: Mapped[str] = mapped_column(String(200))
+    letter: Mapped[str | None] = mapped_column(String(1))
+    tier: Mapped[str] = mapped_column(String(20))
+    tier_description: Mapped[str | None]
+    emotional_arc_pattern: Mapped[str | None] = mapped_column(String(100))
+    starting_emotion_pattern: Mapped[str | None] = mapped_column(String(100))
+    ending_emotion_pattern: Mapped[str | None] = mapped_column(String(100))
+    typical_turn_count: Mapped[int | None]
+    structural_pattern_description: Mapped[str | None]
+    template_prompt: Mapped[str]
+    template_instructions: Mapped[str | None]
+    reference_conversation_ids: Mapped[list[Any] | None]
+    target_conversation_count: Mapped[int | None]
+    generated_conversation_count: Mapped[int] = mapped_column(server_default="0")
+    quality_requirements: Mapped[dict[str, Any] | None]
+    version: Mapped[int] = mapped_column(server_default="1")
+    is_active: Mapped[bool] = mapped_column(server_default="true")
+    created_at: Mapped[datetime] = created_at()
+    updated_at: Mapped[datetime] = updated_at()
+    created_by: Mapped[str | None]
+    updated_by: Mapped[str | None]

@@ -1,0 +1,1 @@
+"""The Status page and `tds db verify`: database mode, migrations, table sizes, orphans, workers."""

@@ -1,0 +1,1 @@
+"""Shared layout, partials and vendored static assets."""
