@@ -58,7 +58,7 @@ def test_a_failing_migration_rolls_back_alone(test_server: PgServer, template_da
     (folder / "29991231000000_broken.sql").write_text("CREATE TABLE half_done (id int);\nSELECT no_such_function();\n")
     with cloned_database(test_server, template_database) as target:
         conninfo = target.conninfo
-        with pytest.raises(MigrationError, match="29991231000000_broken.sql failed and was rolled back"):
+        with pytest.raises(MigrationError, match=r"29991231000000_broken\.sql failed and was rolled back"):
             migrate(conninfo, folder)
         with psycopg.connect(conninfo) as conn:
             assert conn.execute("SELECT to_regclass('half_done')").fetchone() == (None,)

@@ -1,0 +1,1201 @@
+"""The conversation document: the one Pydantic v2 model of the seed JSON format.
+
+The same models serve three jobs:
+
+* the importer validates seed files with :class:`SeedFile` and turns pydantic's errors into
+  JSON-path errors with :func:`document_errors` (or :func:`parse_seed_file`);
+* the generator sends :func:`conversation_json_schema` (one conversation, derived from
+  :class:`ConversationBlock`) to the LLM as its structured-output schema;
+* the exporter writes :meth:`DocumentModel.to_json_dict` / :meth:`ConversationDoc.to_single_file_dict`.
+
+Layouts
+-------
+* single: ``{dataset_metadata, consultant_profile, training_pairs: [TrainingPair, ...]}``
+* multi:  ``{..., consultant_profile, conversations: [{conversation_metadata, training_pairs}, ...]}``
+  (upstream v4 files carry ``training_file_metadata`` instead of ``dataset_metadata``; it is kept as an
+  extra key like any other unknown key).
+
+Lossless round trip
+-------------------
+Every model has ``extra="allow"``: unknown keys are kept, never rejected, and dumped back in place.
+``to_json_dict()`` dumps with ``exclude_unset=True``, so an absent optional field stays absent and an
+explicit ``null`` stays ``null``. Numbers keep their JSON type: an integer score stays ``5`` and a
+fractional one stays ``0.8`` (numeric fields accept ``int`` or ``float`` and never convert between them;
+booleans and numeric strings are rejected instead of being coerced). Key order inside an object is not
+preserved (declared fields are dumped first, in the upstream order, then unknown keys).
+
+Leniencies taken from the real upstream files
+---------------------------------------------
+* ``valence`` and ``pacing`` are free text (most real turns use values such as
+  ``mixed_positive_and_anxious`` or ``moderate_educational``), only required to be non-empty.
+* ``emotional_indicators`` values are lists of phrases, but a few real turns use a single string; both
+  are accepted (the LLM schema asks for the list form).
+* ``conversation_history`` entries vary: ``{turn, content}`` summaries, ``{turn, role, content,
+  emotional_state | strategy_applied, outcome}`` and a legacy ``{turn, assistant}`` form; each entry
+  needs ``turn`` and ``content`` or ``assistant``.
+* ``emotional_progression`` is either the previous/current form or a ``turn_1..turn_n`` summary, so it
+  is a map of strings/numbers; keys ending in ``_intensity`` must be numbers within 0–1.
+* ``positive_signals`` / ``breakthrough_signals`` / ``transformation_indicators`` mix booleans and
+  strings.
+
+Validation: errors raised by the models (the document is rejected)
+------------------------------------------------------------------
+``quality_score`` and every ``quality_criteria`` value within 1–5; confidences and intensities within
+0–1; ``turn_number`` 1–6; ``id`` / ``conversation_id`` non-empty, at most 100 characters, matching
+``^[A-Za-z0-9_.-]+$``; ``system_prompt``, ``current_user_input``, ``target_response``, ``valence``,
+``pacing`` and sentence ``text`` non-empty; ``word_choice_rationale`` has at least one entry (3–6 is a
+quality concern for reviewers, not a validation error); ``sentence_number`` runs 1..n in order; a seed
+file has exactly one of ``training_pairs`` / ``conversations`` and neither is empty.
+
+Conversation-level checks: :class:`Issue` lists (the document still loads)
+------------------------------------------------------------------------
+:func:`validate_conversation_turns` (one conversation), :meth:`ConversationDoc.issues` and
+:func:`seed_file_issues` (a whole file) report:
+
+* errors: turn numbers not exactly 1..n in order (gaps, duplicates, disorder); pairs that do not share
+  one ``conversation_id``; ``training_metadata.conversation_turn`` (when present) differing from
+  ``turn_number``; a declared turn or conversation count (``dataset_metadata.total_turns`` /
+  ``total_conversations``, a block's ``conversation_metadata.total_turns``, v4
+  ``training_file_metadata.total_conversations`` / ``total_training_pairs``) differing from what is
+  present; duplicate pair ``id`` values; a multi-layout block mixing conversation ids.
+* warnings: ``response_breakdown.total_sentences`` differing from the number of analysed sentences
+  (upstream often analyses only the key sentences: 23 of the 35 real turns differ); a block's
+  ``conversation_metadata.conversation_id`` differing from its pairs' ``conversation_id``.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import math
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Annotated, Any, Literal, Self
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainValidator,
+    ValidationError,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+__all__ = [
+    "ClientNeed",
+    "CommunicationStyle",
+    "ConsultantProfile",
+    "ConversationBlock",
+    "ConversationBlockMetadata",
+    "ConversationDoc",
+    "ConversationHistoryEntry",
+    "ConversationMetadata",
+    "DatasetMetadata",
+    "DetectedEmotions",
+    "DocumentError",
+    "DocumentModel",
+    "EmotionalContext",
+    "ExpectedUserResponsePatterns",
+    "HistoryEmotionalState",
+    "Issue",
+    "RedFlag",
+    "ResponseBreakdown",
+    "ResponseStrategy",
+    "Scaffolding",
+    "SeedFile",
+    "SentenceAnalysis",
+    "Severity",
+    "SpecificTechnique",
+    "TrainingMetadata",
+    "TrainingPair",
+    "conversation_json_schema",
+    "document_errors",
+    "group_conversations",
+    "json_path",
+    "parse_seed_file",
+    "seed_file_issues",
+    "validate_conversation_turns",
+]
+
+MAX_TURNS = 6
+MAX_ID_LENGTH = 100
+ID_PATTERN = r"^[A-Za-z0-9_.-]+$"
+_ID_RE = re.compile(ID_PATTERN)
+_INPUT_PREVIEW_CHARS = 80
+
+# --------------------------------------------------------------------------------------------------
+# Field types. Each one validates with a message that says how to fix the value, never converts
+# between JSON types (lossless round trip) and publishes its own JSON schema for the LLM.
+# --------------------------------------------------------------------------------------------------
+
+
+def _json_type_name(value: object) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, list | tuple):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    return type(value).__name__
+
+
+def _is_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _number_between(low: int, high: int, hint: str) -> Callable[[Any], int | float]:
+    def check(value: Any) -> int | float:
+        if not _is_number(value):
+            raise PydanticCustomError(
+                "number_type",
+                "must be a number from {low} to {high}, not {got}; write it as a bare JSON number",
+                {"low": low, "high": high, "got": _json_type_name(value)},
+            )
+        number: int | float = value
+        if math.isnan(number) or not low <= number <= high:
+            raise PydanticCustomError(
+                "number_range",
+                "must be between {low} and {high} (got {value}); {hint}",
+                {"low": low, "high": high, "value": number, "hint": hint},
+            )
+        return number
+
+    return check
+
+
+def _whole_number_between(low: int, high: int | None, hint: str) -> Callable[[Any], int]:
+    def check(value: Any) -> int:
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise PydanticCustomError(
+                "integer_type",
+                "must be a whole JSON number, not {got}; {hint}",
+                {"got": _json_type_name(value), "hint": hint},
+            )
+        if value < low or (high is not None and value > high):
+            bounds = f"from {low} to {high}" if high is not None else f"of at least {low}"
+            raise PydanticCustomError(
+                "integer_range",
+                "must be a whole number {bounds} (got {value}); {hint}",
+                {"bounds": bounds, "value": value, "hint": hint},
+            )
+        return value
+
+    return check
+
+
+def _integer_schema(low: int, high: int | None = None) -> dict[str, Any]:
+    schema: dict[str, Any] = {"type": "integer", "minimum": low}
+    if high is not None:
+        schema["maximum"] = high
+    return schema
+
+
+Score = Annotated[
+    int | float,
+    PlainValidator(_number_between(1, 5, "scores use the 1-5 rubric (5 is best); rescale other scales to 1-5")),
+    WithJsonSchema({"type": "number", "minimum": 1, "maximum": 5}),
+]
+"""A rubric score within 1–5 (int or float, kept as given)."""
+
+UnitInterval = Annotated[
+    int | float,
+    PlainValidator(_number_between(0, 1, "write confidences and intensities as fractions, e.g. 0.8 rather than 80")),
+    WithJsonSchema({"type": "number", "minimum": 0, "maximum": 1}),
+]
+"""A confidence or intensity within 0–1 (int or float, kept as given)."""
+
+TurnNumber = Annotated[
+    int,
+    PlainValidator(
+        _whole_number_between(
+            1, MAX_TURNS, f"number the turns of a conversation 1, 2, 3, ... (at most {MAX_TURNS} turns)"
+        )
+    ),
+    WithJsonSchema(_integer_schema(1, MAX_TURNS)),
+]
+
+PositiveInt = Annotated[
+    int,
+    PlainValidator(_whole_number_between(1, None, "counting starts at 1")),
+    WithJsonSchema(_integer_schema(1)),
+]
+
+Count = Annotated[
+    int,
+    PlainValidator(_whole_number_between(0, None, "write a count as a whole number >= 0")),
+    WithJsonSchema(_integer_schema(0)),
+]
+
+
+def _check_identifier(value: Any) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError(
+            "identifier_type",
+            "must be a string identifier such as conv_001, not {got}",
+            {"got": _json_type_name(value)},
+        )
+    if not value:
+        raise PydanticCustomError("identifier_empty", "must not be empty; use an identifier such as conv_001", {})
+    if len(value) > MAX_ID_LENGTH:
+        raise PydanticCustomError(
+            "identifier_too_long",
+            "is {length} characters long; identifiers may have at most {limit} characters, shorten it",
+            {"length": len(value), "limit": MAX_ID_LENGTH},
+        )
+    if not _ID_RE.fullmatch(value):
+        bad = "".join(sorted({ch for ch in value if not _ID_RE.fullmatch(ch)}))
+        raise PydanticCustomError(
+            "identifier_pattern",
+            "may contain only letters, digits, '_', '.' and '-' (found {bad}); replace the other characters with '_'",
+            {"bad": json.dumps(bad, ensure_ascii=False)},
+        )
+    return value
+
+
+Identifier = Annotated[
+    str,
+    PlainValidator(_check_identifier),
+    WithJsonSchema({"type": "string", "minLength": 1, "maxLength": MAX_ID_LENGTH, "pattern": ID_PATTERN}),
+]
+
+
+def _check_non_empty_text(value: Any) -> str:
+    if not isinstance(value, str):
+        raise PydanticCustomError("text_type", "must be a string, not {got}", {"got": _json_type_name(value)})
+    if not value.strip():
+        raise PydanticCustomError("text_empty", "must not be empty or blank; write the text for this field", {})
+    return value
+
+
+NonEmptyText = Annotated[
+    str,
+    PlainValidator(_check_non_empty_text),
+    WithJsonSchema({"type": "string", "minLength": 1}),
+]
+
+
+def _check_flag(value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise PydanticCustomError(
+            "flag_type",
+            "must be true or false (JSON booleans), not {got}",
+            {"got": _json_type_name(value)},
+        )
+    return value
+
+
+Flag = Annotated[bool, PlainValidator(_check_flag), WithJsonSchema({"type": "boolean"})]
+
+Scalar = str | bool | int | float
+
+
+def _check_scalar(value: Any) -> Scalar:
+    if isinstance(value, str | bool | int | float):
+        return value
+    raise PydanticCustomError(
+        "scalar_type",
+        "must be a string, number or boolean, not {got}",
+        {"got": _json_type_name(value)},
+    )
+
+
+ScalarValue = Annotated[
+    Scalar,
+    PlainValidator(_check_scalar),
+    WithJsonSchema({"anyOf": [{"type": "string"}, {"type": "number"}, {"type": "boolean"}]}),
+]
+
+
+def _check_phrases(value: Any) -> list[str] | str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, list) and all(isinstance(item, str) for item in value):
+        return value
+    raise PydanticCustomError(
+        "phrases_type",
+        "must be an array of quoted phrases from the user's message (or one string), not {got}",
+        {"got": _json_type_name(value)},
+    )
+
+
+IndicatorPhrases = Annotated[
+    list[str] | str,
+    PlainValidator(_check_phrases),
+    # The schema asks for the canonical list form; the validator also accepts the single-string form
+    # that a few upstream turns use.
+    WithJsonSchema({"type": "array", "items": {"type": "string"}}),
+]
+
+# --------------------------------------------------------------------------------------------------
+# Models
+# --------------------------------------------------------------------------------------------------
+
+
+class DocumentModel(BaseModel):
+    """Base of every document model: unknown keys are kept (``extra="allow"``)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """Dump as JSON-ready data: only the keys that were set, unknown keys included."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+
+class DatasetMetadata(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    dataset_name: str | None = None
+    version: str | None = None
+    created_date: str | None = None
+    vertical: str | None = None
+    consultant_persona: str | None = None
+    target_use: str | None = None
+    conversation_source: str | None = None
+    quality_tier: str | None = None
+    total_conversations: Count | None = None
+    total_turns: Count | None = None
+    notes: str | None = None
+
+
+class CommunicationStyle(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    tone: str | None = None
+    techniques: list[str] | None = None
+    avoid: list[str] | None = None
+
+
+class ConsultantProfile(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    name: NonEmptyText
+    business: str | None = None
+    expertise: str | None = None
+    years_experience: Count | None = None
+    core_philosophy: dict[str, str] | None = Field(
+        default=None, description="Free-form principle keys (principle_1, principle_2, ...) to text."
+    )
+    communication_style: CommunicationStyle | None = None
+
+
+class ConversationMetadata(DocumentModel):
+    """The per-turn ``conversation_metadata`` of a training pair (who the client is, which phase)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    client_persona: str = Field(description="Client name and archetype, e.g. 'Name - The Anxious Planner'.")
+    client_background: str | None = None
+    session_context: str
+    conversation_phase: str
+    expected_outcome: str
+    persona_archetype: str | None = None
+    emotional_arc: str | None = None
+    emotional_arc_key: str | None = None
+    training_topic: str | None = None
+    training_topic_key: str | None = None
+
+
+class HistoryEmotionalState(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    primary: str
+    secondary: str | None = None
+    tertiary: str | None = None
+    intensity: UnitInterval
+
+
+class ConversationHistoryEntry(DocumentModel):
+    """One earlier turn, often a short summary (``content`` may be abbreviated with ellipses)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    turn: PositiveInt
+    role: Literal["user", "assistant"] | None = None
+    content: str | None = None
+    assistant: str | None = Field(
+        default=None, description="Legacy form: a summary of the assistant's reply in that turn."
+    )
+    emotional_state: HistoryEmotionalState | None = None
+    strategy_applied: str | None = None
+    outcome: str | None = None
+
+    @model_validator(mode="after")
+    def _has_text(self) -> Self:
+        if self.content is None and self.assistant is None:
+            raise PydanticCustomError(
+                "history_text_missing",
+                "a conversation_history entry needs 'content' (what was said, may be summarised)",
+                {},
+            )
+        return self
+
+
+class DetectedEmotions(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    primary: NonEmptyText
+    primary_confidence: UnitInterval
+    secondary: str | None = None
+    secondary_confidence: UnitInterval | None = None
+    tertiary: str | None = None
+    tertiary_confidence: UnitInterval | None = None
+    intensity: UnitInterval
+    valence: NonEmptyText = Field(
+        description="Free text: positive, negative, mixed or a nuanced label such as mixed_improving."
+    )
+
+
+class ClientNeed(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    need: str
+    priority: PositiveInt
+    rationale: str
+
+
+class RedFlag(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    flag: str
+    implication: str
+    handling: str
+
+
+class EmotionalContext(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    detected_emotions: DetectedEmotions
+    emotional_progression: dict[str, ScalarValue] | None = Field(
+        default=None,
+        description=(
+            "From turn 2: previous_turn_primary/previous_turn_intensity/current_turn_primary/"
+            "current_turn_intensity/trajectory/interpretation, or a turn_1..turn_n summary."
+        ),
+    )
+    emotional_indicators: dict[str, IndicatorPhrases] = Field(
+        description="Free-form category -> phrases quoted from the user's message."
+    )
+    positive_signals: dict[str, ScalarValue] | None = None
+    breakthrough_signals: dict[str, ScalarValue] | None = None
+    transformation_indicators: dict[str, ScalarValue] | None = None
+    positive_shifts: dict[str, str] | None = None
+    psychological_insights: dict[str, str] | None = None
+    behavioral_assessment: dict[str, str] = Field(
+        description="Free-form assessment keys (risk_level, trust_level, ...) to short labels."
+    )
+    client_needs_hierarchy: list[ClientNeed]
+    red_flags: list[RedFlag] | None = None
+
+    @field_validator("emotional_progression")
+    @classmethod
+    def _intensities_in_range(cls, value: dict[str, Scalar] | None) -> dict[str, Scalar] | None:
+        for key, item in (value or {}).items():
+            if not key.endswith("_intensity"):
+                continue
+            if isinstance(item, bool) or not isinstance(item, int | float) or not 0 <= item <= 1:
+                raise PydanticCustomError(
+                    "number_range",
+                    "{key} must be a number between 0 and 1 (got {value}); write intensities as fractions, e.g. 0.65",
+                    {"key": key, "value": json.dumps(item)},
+                )
+        return value
+
+
+class SpecificTechnique(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    technique: str
+    application: str
+    purpose: str
+
+
+class ResponseStrategy(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    primary_strategy: str
+    primary_rationale: str
+    secondary_strategies: list[str]
+    tone_selection: str
+    tone_rationale: str
+    pacing: NonEmptyText = Field(description="Free text, e.g. slow_foundational or moderate_educational.")
+    tactical_choices: dict[str, Flag] = Field(description="Free-form tactic name -> whether it is used.")
+    avoid_tactics: list[str]
+    specific_techniques: list[SpecificTechnique] | None = None
+
+
+class SentenceAnalysis(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    sentence_number: PositiveInt
+    text: NonEmptyText
+    function: str
+    emotional_purpose: str
+    technique: str
+    teaches_model: str
+    word_choice_rationale: dict[str, str] = Field(
+        description="Phrase from the sentence -> why it was chosen; at least 1 entry, 3-6 is typical."
+    )
+    psychological_principle: str | None = None
+    stylistic_note: str | None = None
+
+    @field_validator("word_choice_rationale")
+    @classmethod
+    def _has_rationale(cls, value: dict[str, str]) -> dict[str, str]:
+        if not value:
+            raise PydanticCustomError(
+                "rationale_empty",
+                "needs at least one entry: map a word or phrase of the sentence to why it was chosen "
+                "(3-6 entries is typical)",
+                {},
+            )
+        return value
+
+
+class ResponseBreakdown(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    total_sentences: Count = Field(description="Number of sentences in target_response.")
+    structure_type: str = Field(description="Free text, e.g. 'validate -> normalize -> educate -> ask'.")
+    sentences: list[SentenceAnalysis] = Field(
+        description="Analysed sentences, numbered 1..n in order (key sentences may be analysed only)."
+    )
+
+    @field_validator("sentences")
+    @classmethod
+    def _numbered_in_order(cls, value: list[SentenceAnalysis]) -> list[SentenceAnalysis]:
+        if not value:
+            raise PydanticCustomError("sentences_empty", "needs at least one analysed sentence (sentence_number 1)", {})
+        for index, sentence in enumerate(value):
+            if sentence.sentence_number != index + 1:
+                raise PydanticCustomError(
+                    "sentence_numbering",
+                    "sentences[{index}] has sentence_number {got} but should be {expected}; number the "
+                    "analysed sentences 1..{count} in order",
+                    {
+                        "index": index,
+                        "got": sentence.sentence_number,
+                        "expected": index + 1,
+                        "count": len(value),
+                    },
+                )
+        return value
+
+
+class ExpectedUserResponsePatterns(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    positive_indicators: list[str]
+    neutral_indicators: list[str]
+    negative_indicators: list[str]
+
+
+class TrainingMetadata(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    difficulty_level: str
+    key_learning_objective: str
+    demonstrates_skills: list[str]
+    conversation_turn: TurnNumber | None = Field(default=None, description="Equals turn_number.")
+    emotional_progression_target: str
+    quality_score: Score
+    quality_criteria: dict[str, Score] = Field(
+        description="Free-form criterion (empathy_score, clarity_score, ...) -> score 1-5."
+    )
+    human_reviewed: Flag | None = None
+    reviewer_notes: str | None = None
+    use_as_seed_example: Flag | None = None
+    generate_variations_count: Count | None = None
+    variation_guidance: str | None = None
+
+
+class TrainingPair(DocumentModel):
+    """One turn: the user's message, its annotation and the target (assistant) response."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    id: Identifier = Field(description="Unique pair id, e.g. <conversation_id>_turn1.")
+    conversation_id: Identifier = Field(description="Shared by all turns of one conversation.")
+    turn_number: TurnNumber
+    conversation_metadata: ConversationMetadata
+    system_prompt: NonEmptyText
+    conversation_history: list[ConversationHistoryEntry] = Field(
+        description="Earlier turns of this conversation (empty for turn 1)."
+    )
+    current_user_input: NonEmptyText
+    emotional_context: EmotionalContext
+    response_strategy: ResponseStrategy
+    target_response: NonEmptyText
+    response_breakdown: ResponseBreakdown
+    expected_user_response_patterns: ExpectedUserResponsePatterns
+    training_metadata: TrainingMetadata
+
+
+class Scaffolding(DocumentModel):
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    persona_key: str | None = None
+    persona_name: str | None = None
+    emotional_arc_key: str | None = None
+    emotional_arc: str | None = None
+    training_topic_key: str | None = None
+    training_topic: str | None = None
+
+
+class ConversationBlockMetadata(DocumentModel):
+    """The block-level ``conversation_metadata`` of the multi layout."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    conversation_id: Identifier | None = None
+    source_file: str | None = None
+    created_date: str | None = None
+    batch_id: str | None = None
+    total_turns: PositiveInt | None = None
+    quality_tier: str | None = None
+    scaffolding: Scaffolding | None = None
+
+
+def _require_pairs(value: list[TrainingPair] | None) -> list[TrainingPair] | None:
+    if value is not None and not value:
+        raise PydanticCustomError(
+            "pairs_empty", "is empty; a conversation needs at least one training pair (turn 1)", {}
+        )
+    return value
+
+
+class ConversationBlock(DocumentModel):
+    """One conversation: its metadata and its ordered training pairs (what the generator produces)."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    conversation_metadata: ConversationBlockMetadata
+    training_pairs: list[TrainingPair] = Field(description="The turns in order, turn_number 1..n.")
+
+    @field_validator("training_pairs")
+    @classmethod
+    def _not_empty(cls, value: list[TrainingPair]) -> list[TrainingPair]:
+        _require_pairs(value)
+        return value
+
+
+class SeedFile(DocumentModel):
+    """A whole seed file in either layout."""
+
+    model_config = ConfigDict(extra="allow", populate_by_name=True)
+
+    dataset_metadata: DatasetMetadata | None = None
+    consultant_profile: ConsultantProfile
+    training_pairs: list[TrainingPair] | None = None
+    conversations: list[ConversationBlock] | None = None
+
+    @field_validator("training_pairs")
+    @classmethod
+    def _pairs_not_empty(cls, value: list[TrainingPair] | None) -> list[TrainingPair] | None:
+        return _require_pairs(value)
+
+    @field_validator("conversations")
+    @classmethod
+    def _blocks_not_empty(cls, value: list[ConversationBlock] | None) -> list[ConversationBlock] | None:
+        if value is not None and not value:
+            raise PydanticCustomError(
+                "conversations_empty",
+                "is empty; add at least one conversation block with conversation_metadata and training_pairs",
+                {},
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _one_layout(self) -> Self:
+        if (self.training_pairs is None) == (self.conversations is None):
+            which = "both" if self.training_pairs is not None else "neither"
+            raise PydanticCustomError(
+                "layout",
+                "a seed file needs exactly one of 'training_pairs' (one conversation) or 'conversations' "
+                "(several), but has {which}",
+                {"which": which},
+            )
+        return self
+
+    @property
+    def layout(self) -> Literal["single", "multi"]:
+        return "single" if self.training_pairs is not None else "multi"
+
+
+# --------------------------------------------------------------------------------------------------
+# Errors with JSON paths
+# --------------------------------------------------------------------------------------------------
+
+_PLAIN_KEY = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+def json_path(loc: Sequence[int | str]) -> str:
+    """``('training_pairs', 2, 'id')`` -> ``$.training_pairs[2].id``; odd keys use ``["..."]``."""
+    parts = ["$"]
+    for segment in loc:
+        if isinstance(segment, int):
+            parts.append(f"[{segment}]")
+        elif _PLAIN_KEY.fullmatch(segment):
+            parts.append(f".{segment}")
+        else:
+            parts.append(f"[{json.dumps(segment, ensure_ascii=False)}]")
+    return "".join(parts)
+
+
+def _preview(value: Any) -> str:
+    try:
+        text = json.dumps(value, ensure_ascii=False, default=repr)
+    except ValueError:  # circular structures
+        text = repr(value)
+    if len(text) > _INPUT_PREVIEW_CHARS:
+        text = text[: _INPUT_PREVIEW_CHARS - 1] + "…"
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class DocumentError:
+    """One validation error: where (JSON path), what is wrong, and a preview of the offending value."""
+
+    path: str
+    message: str
+    input: str | None
+    type: str
+
+    def as_issue(self) -> Issue:
+        return Issue(Severity.ERROR, self.type, self.path, self.message)
+
+
+_FRIENDLY: dict[str, str] = {
+    "string_type": "must be a string, not {got}",
+    "list_type": "must be a JSON array, not {got}",
+    "dict_type": "must be a JSON object, not {got}",
+    "model_type": "must be a JSON object, not {got}",
+    "model_attributes_type": "must be a JSON object, not {got}",
+}
+
+
+def document_errors(exc: ValidationError) -> list[DocumentError]:
+    """Turn a pydantic ``ValidationError`` into errors with JSONPath-like locations."""
+    result: list[DocumentError] = []
+    for error in exc.errors(include_url=False):
+        loc = tuple(error["loc"])
+        kind = error["type"]
+        value = error.get("input")
+        if kind == "missing":
+            name = loc[-1] if loc else "field"
+            message = f"is required but missing; add the '{name}' key"
+            shown: str | None = None
+        else:
+            template = _FRIENDLY.get(kind)
+            message = template.format(got=_json_type_name(value)) if template else str(error["msg"])
+            message = message.removeprefix("Value error, ")
+            shown = _preview(value)
+        result.append(DocumentError(path=json_path(loc), message=message, input=shown, type=kind))
+    return result
+
+
+def parse_seed_file(data: Any) -> tuple[SeedFile | None, list[DocumentError]]:
+    """Validate parsed JSON as a seed file; returns the model or the errors with JSON paths."""
+    try:
+        return SeedFile.model_validate(data), []
+    except ValidationError as exc:
+        return None, document_errors(exc)
+
+
+# --------------------------------------------------------------------------------------------------
+# Conversation-level checks
+# --------------------------------------------------------------------------------------------------
+
+
+class Severity(StrEnum):
+    ERROR = "error"
+    WARNING = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A finding of a conversation-level check (see the module docstring for error vs warning)."""
+
+    severity: Severity
+    code: str
+    path: str
+    message: str
+
+
+def validate_conversation_turns(
+    pairs: Sequence[TrainingPair],
+    *,
+    pair_paths: Sequence[str] | None = None,
+    declared_turns: int | None = None,
+    declared_turns_path: str = "$.dataset_metadata.total_turns",
+) -> list[Issue]:
+    """Check the pairs of ONE conversation, in document order.
+
+    ``pair_paths`` gives each pair's JSON path (default ``$.training_pairs[i]``); ``declared_turns`` is a
+    turn count declared elsewhere in the document, compared with the number of pairs.
+    """
+    paths = list(pair_paths) if pair_paths is not None else [f"$.training_pairs[{i}]" for i in range(len(pairs))]
+    if len(paths) != len(pairs):
+        raise ValueError("pair_paths must have one path per pair")
+    issues: list[Issue] = []
+    count = len(pairs)
+    if not pairs:
+        return [Issue(Severity.ERROR, "empty_conversation", "$", "the conversation has no training pairs")]
+
+    conversation_id = pairs[0].conversation_id
+    for pair, path in zip(pairs, paths, strict=True):
+        if pair.conversation_id != conversation_id:
+            issues.append(
+                Issue(
+                    Severity.ERROR,
+                    "conversation_id_mismatch",
+                    f"{path}.conversation_id",
+                    f"conversation_id is {pair.conversation_id!r} but the conversation's first pair has "
+                    f"{conversation_id!r}; all turns of one conversation share one conversation_id",
+                )
+            )
+
+    numbers = [pair.turn_number for pair in pairs]
+    for index, (number, path) in enumerate(zip(numbers, paths, strict=True)):
+        if number != index + 1:
+            repeated = numbers.count(number)
+            detail = f" (turn {number} appears {repeated} times)" if repeated > 1 else ""
+            issues.append(
+                Issue(
+                    Severity.ERROR,
+                    "turn_numbering",
+                    f"{path}.turn_number",
+                    f"turn_number is {number} but this is pair {index + 1} of {count}{detail}; number the "
+                    f"turns 1..{count} in order without gaps or duplicates",
+                )
+            )
+
+    seen_ids: dict[str, str] = {}
+    for pair, path in zip(pairs, paths, strict=True):
+        if pair.id in seen_ids:
+            issues.append(
+                Issue(
+                    Severity.ERROR,
+                    "duplicate_pair_id",
+                    f"{path}.id",
+                    f"id {pair.id!r} is also used by {seen_ids[pair.id]}; give every pair its own id",
+                )
+            )
+        else:
+            seen_ids[pair.id] = path
+
+    for pair, path in zip(pairs, paths, strict=True):
+        declared_turn = pair.training_metadata.conversation_turn
+        if declared_turn is not None and declared_turn != pair.turn_number:
+            issues.append(
+                Issue(
+                    Severity.ERROR,
+                    "conversation_turn_mismatch",
+                    f"{path}.training_metadata.conversation_turn",
+                    f"training_metadata.conversation_turn is {declared_turn} but turn_number is "
+                    f"{pair.turn_number}; make them equal",
+                )
+            )
+        breakdown = pair.response_breakdown
+        present = len(breakdown.sentences)
+        if breakdown.total_sentences != present:
+            issues.append(
+                Issue(
+                    Severity.WARNING,
+                    "total_sentences_mismatch",
+                    f"{path}.response_breakdown.total_sentences",
+                    f"total_sentences declares {breakdown.total_sentences} but {present} sentences are "
+                    "analysed; correct the count or analyse the missing sentences",
+                )
+            )
+
+    if declared_turns is not None and declared_turns != count:
+        issues.append(
+            Issue(
+                Severity.ERROR,
+                "declared_turns_mismatch",
+                declared_turns_path,
+                f"declares {declared_turns} turns but the conversation has {count} training pairs; set it "
+                f"to {count} or add the missing turns",
+            )
+        )
+    return issues
+
+
+# --------------------------------------------------------------------------------------------------
+# Grouping into conversations
+# --------------------------------------------------------------------------------------------------
+
+_PAIR_CONTAINERS = ("training_pairs", "conversations")
+
+
+@dataclass(slots=True)
+class ConversationDoc:
+    """One conversation of a seed file, in either layout, with what it needs to stand alone.
+
+    ``envelope`` holds the file's top-level keys other than ``training_pairs``/``conversations`` (plus,
+    for the multi layout, the block's ``conversation_metadata`` and any block-level extra keys).
+    ``pair_paths`` are the pairs' JSON paths in the source file, for error reporting.
+    """
+
+    conversation_id: str
+    envelope: dict[str, Any]
+    pairs: list[TrainingPair]
+    pair_paths: list[str]
+    declared_turns: int | None = None
+    declared_turns_path: str | None = None
+    block_index: int | None = None
+
+    def to_single_file_dict(self) -> dict[str, Any]:
+        """The single-conversation layout ``{**envelope, "training_pairs": [...]}`` as JSON data."""
+        return {
+            **copy.deepcopy(self.envelope),
+            "training_pairs": [pair.to_json_dict() for pair in self.pairs],
+        }
+
+    def to_seed_file(self) -> SeedFile:
+        return SeedFile.model_validate(self.to_single_file_dict())
+
+    def issues(self) -> list[Issue]:
+        return validate_conversation_turns(
+            self.pairs,
+            pair_paths=self.pair_paths,
+            declared_turns=self.declared_turns,
+            declared_turns_path=self.declared_turns_path or "$",
+        )
+
+
+def _group_by_id(pairs: Sequence[TrainingPair]) -> dict[str, list[int]]:
+    groups: dict[str, list[int]] = {}
+    for index, pair in enumerate(pairs):
+        groups.setdefault(pair.conversation_id, []).append(index)
+    return groups
+
+
+def _rescope_counts(envelope: dict[str, Any], turns: int) -> None:
+    """In an envelope split off a file holding several conversations, make counts describe one."""
+    dataset = envelope.get("dataset_metadata")
+    if isinstance(dataset, dict):
+        if "total_conversations" in dataset:
+            dataset["total_conversations"] = 1
+        if "total_turns" in dataset:
+            dataset["total_turns"] = turns
+    file_metadata = envelope.get("training_file_metadata")
+    if isinstance(file_metadata, dict):
+        if "total_conversations" in file_metadata:
+            file_metadata["total_conversations"] = 1
+        if "total_training_pairs" in file_metadata:
+            file_metadata["total_training_pairs"] = turns
+
+
+def group_conversations(seed_file: SeedFile) -> list[ConversationDoc]:
+    """One :class:`ConversationDoc` per conversation id, in document order, for either layout.
+
+    Pairs keep their document order. When the file holds more than one conversation, the envelope's
+    ``total_conversations`` / ``total_turns`` (and v4 ``total_training_pairs``) are rescoped to the one
+    conversation; a file with a single conversation is copied verbatim, so its
+    ``to_single_file_dict()`` deep-equals the source.
+    """
+    data = seed_file.to_json_dict()
+    top_envelope = {key: value for key, value in data.items() if key not in _PAIR_CONTAINERS}
+    docs: list[ConversationDoc] = []
+
+    if seed_file.training_pairs is not None:
+        pairs = seed_file.training_pairs
+        groups = _group_by_id(pairs)
+        several = len(groups) > 1
+        total_turns = seed_file.dataset_metadata.total_turns if seed_file.dataset_metadata else None
+        for conversation_id, indexes in groups.items():
+            envelope = copy.deepcopy(top_envelope)
+            if several:
+                _rescope_counts(envelope, len(indexes))
+            docs.append(
+                ConversationDoc(
+                    conversation_id=conversation_id,
+                    envelope=envelope,
+                    pairs=[pairs[i] for i in indexes],
+                    pair_paths=[f"$.training_pairs[{i}]" for i in indexes],
+                    declared_turns=None if several else total_turns,
+                    declared_turns_path=None if several else "$.dataset_metadata.total_turns",
+                )
+            )
+        return docs
+
+    for block_index, block in enumerate(seed_file.conversations or []):
+        block_data = block.to_json_dict()
+        block_envelope = {key: value for key, value in block_data.items() if key != "training_pairs"}
+        groups = _group_by_id(block.training_pairs)
+        mixed = len(groups) > 1
+        for conversation_id, indexes in groups.items():
+            envelope = {**copy.deepcopy(top_envelope), **copy.deepcopy(block_envelope)}
+            _rescope_counts(envelope, len(indexes))
+            base = f"$.conversations[{block_index}]"
+            docs.append(
+                ConversationDoc(
+                    conversation_id=conversation_id,
+                    envelope=envelope,
+                    pairs=[block.training_pairs[i] for i in indexes],
+                    pair_paths=[f"{base}.training_pairs[{i}]" for i in indexes],
+                    declared_turns=None if mixed else block.conversation_metadata.total_turns,
+                    declared_turns_path=None if mixed else f"{base}.conversation_metadata.total_turns",
+                    block_index=block_index,
+                )
+            )
+    return docs
+
+
+def _declared_count_issue(declared: object, present: int, path: str, noun: str) -> list[Issue]:
+    if not _is_number(declared) or declared == present:
+        return []
+    return [
+        Issue(
+            Severity.ERROR,
+            "declared_count_mismatch",
+            path,
+            f"declares {declared} {noun} but the file has {present}; set it to {present}",
+        )
+    ]
+
+
+def seed_file_issues(seed_file: SeedFile) -> list[Issue]:
+    """All conversation-level and file-level checks of a validated seed file."""
+    docs = group_conversations(seed_file)
+    issues: list[Issue] = []
+    for doc in docs:
+        issues.extend(doc.issues())
+
+    pair_total = sum(len(doc.pairs) for doc in docs)
+    dataset = seed_file.dataset_metadata
+    if seed_file.conversations is not None:
+        conversation_total = len(seed_file.conversations)
+        for block_index, block in enumerate(seed_file.conversations):
+            base = f"$.conversations[{block_index}]"
+            ids = _group_by_id(block.training_pairs)
+            if len(ids) > 1:
+                issues.append(
+                    Issue(
+                        Severity.ERROR,
+                        "conversation_id_mismatch",
+                        f"{base}.training_pairs",
+                        f"one conversation block mixes conversation ids {sorted(ids)}; split it into one "
+                        "block per conversation",
+                    )
+                )
+                issues.extend(
+                    _declared_count_issue(
+                        block.conversation_metadata.total_turns,
+                        len(block.training_pairs),
+                        f"{base}.conversation_metadata.total_turns",
+                        "turns",
+                    )
+                )
+            block_id = block.conversation_metadata.conversation_id
+            if block_id is not None and block_id not in ids:
+                issues.append(
+                    Issue(
+                        Severity.WARNING,
+                        "block_id_mismatch",
+                        f"{base}.conversation_metadata.conversation_id",
+                        f"conversation_metadata.conversation_id is {block_id!r} but the pairs use "
+                        f"{sorted(ids)}; use the same id in both places",
+                    )
+                )
+        file_metadata = (seed_file.model_extra or {}).get("training_file_metadata")
+        if isinstance(file_metadata, dict):
+            issues.extend(
+                _declared_count_issue(
+                    file_metadata.get("total_conversations"),
+                    conversation_total,
+                    "$.training_file_metadata.total_conversations",
+                    "conversations",
+                )
+            )
+            issues.extend(
+                _declared_count_issue(
+                    file_metadata.get("total_training_pairs"),
+                    pair_total,
+                    "$.training_file_metadata.total_training_pairs",
+                    "training pairs",
+                )
+            )
+    else:
+        conversation_total = len(docs)
+
+    if dataset is not None:
+        issues.extend(
+            _declared_count_issue(
+                dataset.total_conversations,
+                conversation_total,
+                "$.dataset_metadata.total_conversations",
+                "conversations",
+            )
+        )
+        single_conversation = seed_file.training_pairs is not None and len(docs) == 1
+        if not single_conversation:  # a lone conversation's total_turns is checked by doc.issues()
+            issues.extend(
+                _declared_count_issue(dataset.total_turns, pair_total, "$.dataset_metadata.total_turns", "turns")
+            )
+
+    owners: dict[str, str] = {}
+    for doc in docs:
+        for pair, path in zip(doc.pairs, doc.pair_paths, strict=True):
+            owner = owners.setdefault(pair.id, doc.conversation_id)
+            if owner != doc.conversation_id:
+                issues.append(
+                    Issue(
+                        Severity.ERROR,
+                        "duplicate_pair_id",
+                        f"{path}.id",
+                        f"id {pair.id!r} is also used in conversation {owner!r}; give every pair its own id",
+                    )
+                )
+    return issues
+
+
+# --------------------------------------------------------------------------------------------------
+# JSON schema of one conversation, for structured output
+# --------------------------------------------------------------------------------------------------
+
+
+def _inline_refs(node: Any, defs: dict[str, Any], stack: tuple[str, ...]) -> Any:
+    if isinstance(node, list):
+        return [_inline_refs(item, defs, stack) for item in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str):
+        name = ref.removeprefix("#/$defs/")
+        if name not in defs:
+            raise ValueError(f"unresolvable $ref {ref!r} in the conversation schema")
+        if name in stack:
+            raise ValueError(f"recursive model {name!r} cannot be inlined for structured output")
+        resolved = _inline_refs(defs[name], defs, (*stack, name))
+        siblings = {key: _inline_refs(value, defs, stack) for key, value in node.items() if key != "$ref"}
+        return {**resolved, **siblings}
+    return {key: _inline_refs(value, defs, stack) for key, value in node.items()}
+
+
+def conversation_json_schema() -> dict[str, Any]:
+    """JSON schema of ONE conversation ``{conversation_metadata, training_pairs: [TrainingPair, ...]}``.
+
+    Derived from :class:`ConversationBlock` (validation mode) with every ``$defs`` reference inlined, so
+    it is self-contained and free of ``$ref`` for structured-output APIs.
+    """
+    schema = ConversationBlock.model_json_schema(mode="validation")
+    defs = schema.pop("$defs", {})
+    inlined: dict[str, Any] = _inline_refs(schema, defs, ())
+    inlined["title"] = "Conversation"
+    inlined["description"] = (
+        "One annotated conversation: block metadata and its training pairs (turns) in order, turn_number 1..n."
+    )
+    return inlined
