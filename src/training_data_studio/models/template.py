@@ -19,9 +19,9 @@ class ConversationTemplate(Base):
     letter: Mapped[str | None] = mapped_column(String(1))
     tier: Mapped[str] = mapped_column(String(20))
     tier_description: Mapped[str | None]
-    emotional_arc_pattern: Mapped[str | None] = mapped_column(String(100))
-    starting_emotion_pattern: Mapped[str | None] = mapped_column(String(100))
-    ending_emotion_pattern: Mapped[str | None] = mapped_column(String(100))
+    emotional_arc_pattern: Mapped[str | None]
+    starting_emotion_pattern: Mapped[str | None]
+    ending_emotion_pattern: Mapped[str | None]
     typical_turn_count: Mapped[int | None]
     structural_pattern_description: Mapped[str | None]
     template_prompt: Mapped[str]

@@ -7,10 +7,10 @@ import csv
 import json
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import CursorResult, Result, func, select
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
@@ -70,8 +70,13 @@ def load_templates(session: Session, templates: list[dict[str, Any]], *, user: s
     rows = [{k: v for k, v in t.items() if k in columns} | {"created_by": user} for t in templates]
     if not rows:
         return 0
-    stmt = insert(ConversationTemplate).values(rows).on_conflict_do_nothing(index_elements=["template_id"])
-    return _inserted(session.execute(stmt))
+    stmt = (
+        insert(ConversationTemplate)
+        .values(rows)
+        .on_conflict_do_nothing(index_elements=["template_id"])
+        .returning(ConversationTemplate.id)
+    )
+    return len(session.execute(stmt).all())
 
 
 def load_plan(session: Session, rows: list[PlanRow], *, user: str) -> int:
@@ -91,12 +96,8 @@ def load_plan(session: Session, rows: list[PlanRow], *, user: str) -> int:
             turn_count=0,
         )
         values.append(data)
-    stmt = insert(TrainingConversation).values(values).on_conflict_do_nothing()
-    return _inserted(session.execute(stmt))
-
-
-def _inserted(result: Result[Any]) -> int:
-    return int(cast(CursorResult[Any], result).rowcount or 0)
+    stmt = insert(TrainingConversation).values(values).on_conflict_do_nothing().returning(TrainingConversation.id)
+    return len(session.execute(stmt).all())
 
 
 def conversation_count(session: Session) -> int:
