@@ -4,9 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from ..imports.parsing import SeedSource, parse_source
+from ..imports.schemas import ImportOptions
+from ..imports.service import import_sources
+from ..models import TrainingConversation
 from . import service
+from .service import SAMPLES_DIR
 
 
 @dataclass
@@ -34,4 +40,35 @@ def seed_default_data(session: Session, *, user: str, only_if_empty: bool = Fals
     summary = SeedSummary()
     summary.templates_added = service.load_templates(session, service.read_templates(), user=user)
     summary.plan_rows_added = service.load_plan(session, service.read_plan(), user=user)
+    summary.samples_imported = import_samples(session, user=user, notes=summary.notes)
     return summary
+
+
+def import_samples(session: Session, *, user: str, notes: list[str] | None = None) -> int:
+    """Import data/samples/*.json whose conversations are not in the database yet (after the plan, so they
+    are numbered 101, 102, ...). Samples already present are skipped silently and no import run is
+    recorded when there is nothing to import, so seeding twice changes nothing."""
+    sources = [
+        SeedSource.from_path(path, name=f"data/samples/{path.name}") for path in sorted(SAMPLES_DIR.glob("*.json"))
+    ]
+    wanted: dict[str, SeedSource] = {}
+    for source in sources:
+        parsed = parse_source(source)
+        for doc in parsed.docs:
+            wanted.setdefault(doc.conversation_id, source)
+        if not parsed.ok and notes is not None:
+            notes.extend(f"sample not imported: {problem.text}" for problem in parsed.errors)
+    if not wanted:
+        return 0
+    present = set(
+        session.scalars(
+            select(TrainingConversation.conversation_id).where(TrainingConversation.conversation_id.in_(wanted))
+        )
+    )
+    pending = list({id(src): src for cid, src in wanted.items() if cid not in present}.values())
+    if not pending:
+        return 0
+    summary = import_sources(session=session, inputs=pending, user=user, options=ImportOptions(source="seed"))
+    if notes is not None:
+        notes.extend(f"sample not imported: {problem.text}" for report in summary.files for problem in report.errors)
+    return summary.totals.conversations

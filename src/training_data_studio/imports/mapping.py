@@ -1,0 +1,503 @@
+"""A conversation document into the tables: one conversation row, and per turn a training_turns row, its
+emotional_context, its response_strategy and one response_breakdowns row per analysed sentence, plus the
+conversation's computed quality_metrics.
+
+:func:`save_conversation` is the one way a conversation document is written, for the importer (status
+``approved``, method ``seed_import``) and the generator (status ``generated``). It knows nothing of files or
+runs: the caller decides whether a row is new, a plan row to fill, or a row whose content it cleared.
+Children are written with one multi-row INSERT per table, never row by row.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any, cast
+
+import psycopg
+from psycopg.types.json import Jsonb
+from pydantic_core import to_json
+from sqlalchemy import JSON, Table, delete, func, select, text
+from sqlalchemy.orm import Session, make_transient_to_detached
+
+from ..conversations.document import ConversationDoc, Issue, Severity, TrainingPair
+from ..core.errors import AppError
+from ..models import (
+    Base,
+    EmotionalContext,
+    QualityMetrics,
+    ResponseBreakdown,
+    ResponseStrategy,
+    TrainingConversation,
+    TrainingTurn,
+)
+from .canonical import canonical_pacing, canonical_valence
+from .metrics import ConversationMetrics, compute_metrics, turn_sentence_count, word_count
+
+SEED_IMPORT_METHOD = "seed_import"
+KNOWN_PERSONAS = ("Marcus", "Jennifer", "David")
+MIXED_PERSONA = "Mixed"
+DEFAULT_TIER = "tier1_template"
+# The spec's eight indicator columns, filled when the document uses exactly these keys.
+INDICATOR_COLUMNS = (
+    "explicit_emotion_words",
+    "uncertainty_language",
+    "self_deprecation",
+    "time_pressure",
+    "social_comparison",
+    "decision_paralysis",
+    "vulnerability",
+    "enthusiasm",
+)
+PROGRESSION_COLUMNS = (
+    ("previous_turn_primary", "previous_turn_emotion"),
+    ("current_turn_primary", "current_turn_emotion"),
+)
+BEHAVIOUR_COLUMNS = ("risk_level", "engagement_readiness", "knowledge_level", "trust_level")
+# Any constant: taken for the rest of the transaction by whoever numbers a new conversation, so two
+# concurrent imports cannot both pick max + 1.
+NUMBERING_LOCK_ID = 7_302_114_552
+TOPIC_MAX_WORDS = 10
+TOPIC_MAX_CHARS = 80
+
+_FIRST_WORD = re.compile(r"[A-Za-z]+")
+
+
+# --------------------------------------------------------------------------------------------------
+# Columns that must fit: VARCHAR limits on values taken verbatim from the document
+# --------------------------------------------------------------------------------------------------
+
+
+def table_of(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _limit(table: Table, column: str) -> int | None:
+    length = getattr(table.c[column].type, "length", None)
+    return int(length) if length else None
+
+
+def column_issues(doc: ConversationDoc) -> list[Issue]:
+    """Values that would not fit their column. Reported as errors rather than silently cut."""
+    issues: list[Issue] = []
+
+    def check(value: str | None, table: Table, column: str, path: str) -> None:
+        limit = _limit(table, column)
+        if value is not None and limit is not None and len(value) > limit:
+            issues.append(
+                Issue(
+                    Severity.ERROR,
+                    "too_long_for_column",
+                    path,
+                    f"is {len(value)} characters long; {table.name}.{column} holds at most {limit}: shorten it",
+                )
+            )
+
+    conversations, contexts = table_of(TrainingConversation), table_of(EmotionalContext)
+    for index, (pair, path) in enumerate(zip(doc.pairs, doc.pair_paths, strict=True)):
+        emotions = pair.emotional_context.detected_emotions
+        base = f"{path}.emotional_context.detected_emotions"
+        if index == 0:
+            check(emotions.primary, conversations, "starting_emotion", f"{base}.primary")
+        if index == len(doc.pairs) - 1:
+            check(emotions.primary, conversations, "ending_emotion", f"{base}.primary")
+        check(emotions.primary, contexts, "primary_emotion", f"{base}.primary")
+        check(emotions.secondary, contexts, "secondary_emotion", f"{base}.secondary")
+        check(emotions.tertiary, contexts, "tertiary_emotion", f"{base}.tertiary")
+        progression = pair.emotional_context.emotional_progression or {}
+        for key, column in (
+            ("previous_turn_primary", "previous_turn_emotion"),
+            ("current_turn_primary", "current_turn_emotion"),
+        ):
+            value = progression.get(key)
+            if isinstance(value, str):
+                check(value, contexts, column, f"{path}.emotional_context.emotional_progression.{key}")
+    return issues
+
+
+# --------------------------------------------------------------------------------------------------
+# Conversation columns
+# --------------------------------------------------------------------------------------------------
+
+
+def _first_sentence_words(text: str) -> str:
+    words = text.split()[:TOPIC_MAX_WORDS]
+    topic = " ".join(words)
+    if len(topic) > TOPIC_MAX_CHARS:
+        topic = topic[:TOPIC_MAX_CHARS].rsplit(" ", 1)[0]
+    return topic.rstrip(" ,;:.-") or text[:TOPIC_MAX_CHARS]
+
+
+def persona_fields(pair: TrainingPair) -> dict[str, Any]:
+    """Persona of a conversation that is not in the plan, from ``client_persona``.
+
+    ``persona_type`` is the first word when it names one of our three personas, else 'Mixed';
+    ``persona_name`` is the text before " - " or the first comma ("Marcus Thompson - The Overwhelmed
+    Avoider" -> "Marcus Thompson").
+    """
+    metadata = pair.conversation_metadata
+    persona = metadata.client_persona.strip()
+    first = _FIRST_WORD.match(persona)
+    persona_type = first.group() if first and first.group() in KNOWN_PERSONAS else MIXED_PERSONA
+    name = re.split(r" - | – | — |,", persona, maxsplit=1)[0].strip() or persona or "Unknown client"
+    name_limit = _limit(table_of(TrainingConversation), "persona_name") or 100
+    return {
+        "persona_type": persona_type,
+        "persona_name": name[:name_limit],
+        "persona_description": metadata.client_background or persona,
+    }
+
+
+def topic_fields(pair: TrainingPair) -> dict[str, Any]:
+    """Topic of a conversation that is not in the plan: ``training_topic`` when the metadata has one, else
+    the first words of ``session_context`` (at most 10 words / 80 characters); the full session context
+    becomes the topic description."""
+    metadata = pair.conversation_metadata
+    context = metadata.session_context.strip()
+    topic = (metadata.training_topic or "").strip() or _first_sentence_words(context) or "Imported conversation"
+    return {"topic_category": topic, "topic_description": context or None}
+
+
+def new_row_fields(doc: ConversationDoc) -> dict[str, Any]:
+    """Identity columns of a conversation that has no plan row."""
+    first = doc.pairs[0]
+    return {
+        **persona_fields(first),
+        **topic_fields(first),
+        "tier": DEFAULT_TIER,
+        "turn_count_target": len(doc.pairs),
+    }
+
+
+def _decimal(value: float | int | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def content_fields(doc: ConversationDoc, metrics: ConversationMetrics) -> dict[str, Any]:
+    """Columns that describe the conversation's content (set on new rows and on filled plan rows alike)."""
+    first, last = doc.pairs[0], doc.pairs[-1]
+    metadata = first.conversation_metadata
+    training = [pair.training_metadata for pair in doc.pairs]
+    variation_counts = [t.generate_variations_count for t in training if t.generate_variations_count is not None]
+    seed = any(t.use_as_seed_example is True for t in training)
+    return {
+        "session_context": metadata.session_context,
+        "conversation_phase": metadata.conversation_phase,
+        "expected_outcome": metadata.expected_outcome,
+        "starting_emotion": first.emotional_context.detected_emotions.primary,
+        "starting_emotion_intensity": _decimal(first.emotional_context.detected_emotions.intensity),
+        "ending_emotion": last.emotional_context.detected_emotions.primary,
+        "ending_emotion_intensity": _decimal(last.emotional_context.detected_emotions.intensity),
+        "turn_count": metrics.total_turns,
+        "total_sentences": metrics.total_sentences,
+        "total_word_count": metrics.total_word_count,
+        "quality_score": metrics.overall_quality_score,
+        "empathy_score": metrics.empathy_score,
+        "clarity_score": metrics.clarity_score,
+        "appropriateness_score": metrics.appropriateness_score,
+        "brand_voice_score": metrics.brand_voice_alignment,
+        "is_seed_example": seed,
+        "use_for_variations": seed,
+        "human_reviewed": all(t.human_reviewed is True for t in training),
+        "variation_count_target": max(variation_counts) if variation_counts else None,
+        "source_envelope": doc.envelope,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Turn rows
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ContentRows:
+    turns: list[dict[str, Any]] = field(default_factory=list)
+    contexts: list[dict[str, Any]] = field(default_factory=list)
+    strategies: list[dict[str, Any]] = field(default_factory=list)
+    sentences: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _as_phrases(value: list[str] | str) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _progression_description(progression: Mapping[str, Any]) -> str | None:
+    parts = [str(progression[key]) for key in ("trajectory", "interpretation") if progression.get(key) is not None]
+    return "; ".join(parts) or None
+
+
+def _intensity_change(progression: Mapping[str, Any]) -> Decimal | None:
+    previous, current = progression.get("previous_turn_intensity"), progression.get("current_turn_intensity")
+    numbers = all(isinstance(v, int | float) and not isinstance(v, bool) for v in (previous, current))
+    if not numbers:
+        return None
+    return Decimal(str(current)) - Decimal(str(previous))
+
+
+def _str_or_none(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def content_rows(doc: ConversationDoc, conversation_row_id: uuid.UUID) -> ContentRows:
+    rows = ContentRows()
+    for pair in doc.pairs:
+        turn_id = uuid.uuid4()
+        # One dump per pair; the JSON columns below are parts of it (dumping each part again costs time).
+        source = pair.to_json_dict()
+        source_context = source["emotional_context"]
+        breakdown = pair.response_breakdown
+        patterns = pair.expected_user_response_patterns
+        training = pair.training_metadata
+        rows.turns.append(
+            {
+                "id": turn_id,
+                "turn_id": pair.id,
+                "conversation_id": conversation_row_id,
+                "turn_number": pair.turn_number,
+                "system_prompt": pair.system_prompt,
+                "user_input": pair.current_user_input,
+                "user_intent": None,
+                "target_response": pair.target_response,
+                "target_response_word_count": word_count(pair.target_response),
+                "target_response_sentence_count": turn_sentence_count(pair),
+                "response_structure_type": breakdown.structure_type,
+                "positive_indicators": patterns.positive_indicators,
+                "neutral_indicators": patterns.neutral_indicators,
+                "negative_indicators": patterns.negative_indicators,
+                "difficulty_level": training.difficulty_level,
+                "key_learning_objective": training.key_learning_objective,
+                "demonstrates_skills": training.demonstrates_skills,
+                "emotional_progression_target": training.emotional_progression_target,
+                "conversation_history": source["conversation_history"],
+                "source_json": source,
+            }
+        )
+
+        context = pair.emotional_context
+        emotions = context.detected_emotions
+        indicators = context.emotional_indicators
+        progression = context.emotional_progression or {}
+        assessment = context.behavioral_assessment
+        rows.contexts.append(
+            {
+                "id": uuid.uuid4(),
+                "turn_id": turn_id,
+                "primary_emotion": emotions.primary,
+                "primary_confidence": _decimal(emotions.primary_confidence),
+                "secondary_emotion": emotions.secondary,
+                "secondary_confidence": _decimal(emotions.secondary_confidence),
+                "tertiary_emotion": emotions.tertiary,
+                "tertiary_confidence": _decimal(emotions.tertiary_confidence),
+                "intensity": _decimal(emotions.intensity),
+                "valence": canonical_valence(emotions.valence),
+                "valence_original": emotions.valence,
+                **{name: _as_phrases(indicators[name]) if name in indicators else None for name in INDICATOR_COLUMNS},
+                "emotional_indicators": dict(indicators),
+                "previous_turn_emotion": _str_or_none(progression.get("previous_turn_primary")),
+                "current_turn_emotion": _str_or_none(progression.get("current_turn_primary")),
+                "progression_description": _progression_description(progression),
+                "intensity_change": _intensity_change(progression),
+                "emotional_progression": dict(progression) if context.emotional_progression is not None else None,
+                **{name: assessment.get(name) for name in BEHAVIOUR_COLUMNS},
+                "behavioral_assessment": dict(assessment),
+                "client_needs": source_context["client_needs_hierarchy"],
+                "red_flags": source_context.get("red_flags"),
+            }
+        )
+
+        strategy = pair.response_strategy
+        rows.strategies.append(
+            {
+                "id": uuid.uuid4(),
+                "turn_id": turn_id,
+                "primary_strategy": strategy.primary_strategy,
+                "primary_rationale": strategy.primary_rationale,
+                "secondary_strategies": strategy.secondary_strategies,
+                "tone_selection": strategy.tone_selection,
+                "tone_rationale": strategy.tone_rationale,
+                "pacing": canonical_pacing(strategy.pacing),
+                "pacing_original": strategy.pacing,
+                "tactical_choices": dict(strategy.tactical_choices),
+                "avoid_tactics": strategy.avoid_tactics,
+                "specific_techniques": source["response_strategy"].get("specific_techniques") or [],
+            }
+        )
+
+        for sentence in breakdown.sentences:
+            rows.sentences.append(
+                {
+                    "id": uuid.uuid4(),
+                    "turn_id": turn_id,
+                    "sentence_number": sentence.sentence_number,
+                    "sentence_text": sentence.text,
+                    "function": sentence.function,
+                    "emotional_purpose": sentence.emotional_purpose,
+                    "technique": sentence.technique,
+                    "teaches_model": sentence.teaches_model,
+                    "word_choice_rationale": dict(sentence.word_choice_rationale),
+                    "psychological_principle": sentence.psychological_principle,
+                    "stylistic_note": sentence.stylistic_note,
+                }
+            )
+    return rows
+
+
+# Bind parameters per INSERT statement, well below PostgreSQL's limit of 65,535.
+MAX_PARAMETERS = 30_000
+
+
+@lru_cache(maxsize=512)
+def _values_insert(table: Table, names: tuple[str, ...], count: int) -> bytes:
+    width = len(names)
+    rows = ("(" + ", ".join(f"${row * width + column + 1}" for column in range(width)) + ")" for row in range(count))
+    return f"INSERT INTO {table.name} ({', '.join(names)}) VALUES {', '.join(rows)}".encode()
+
+
+@lru_cache(maxsize=64)
+def _json_columns(table: Table) -> frozenset[str]:
+    return frozenset(column.name for column in table.columns if isinstance(column.type, JSON))
+
+
+def bulk_insert(session: Session, batches: Sequence[tuple[Table, Sequence[Mapping[str, Any]]]]) -> None:
+    """Insert each batch of rows with one multi-row ``INSERT ... VALUES (...), (...)``, and send all the
+    statements in one round trip (a psycopg pipeline).
+
+    Rows are never sent one statement at a time, and a conversation with all its turns and annotations
+    costs one round trip: this, not the ORM's unit of work, is what makes the import fast (see
+    docs/benchmarks.md). The SQL text depends only on the table, the columns and the row count, so psycopg
+    prepares each shape once. It runs on the session's own connection: inside the current transaction or
+    savepoint, under the same role (row-level security applies). JSON values are serialised by pydantic-core
+    (several times faster than ``json.dumps``); a None in a JSONB column is SQL NULL. Rows of one batch must
+    have the same keys.
+    """
+    driver_connection = session.connection().connection.driver_connection
+    if not isinstance(driver_connection, psycopg.Connection):
+        raise TypeError("bulk_insert needs a psycopg 3 connection")
+    # A RawCursor takes PostgreSQL's own $n placeholders: psycopg does not re-parse a long statement for %s
+    # placeholders on every call (it caches that work only for statements of up to 50 parameters).
+    with driver_connection.pipeline(), psycopg.RawCursor(driver_connection) as cursor:
+        for table, rows in batches:
+            if not rows:
+                continue
+            names = tuple(rows[0].keys())
+            json_columns = _json_columns(table)
+            wrap = [name in json_columns for name in names]
+            per_statement = max(1, MAX_PARAMETERS // len(names))
+            for start in range(0, len(rows), per_statement):
+                chunk = rows[start : start + per_statement]
+                params: list[Any] = []
+                for row in chunk:
+                    for name, is_json in zip(names, wrap, strict=True):
+                        value = row[name]
+                        params.append(Jsonb(value, to_json) if is_json and value is not None else value)
+                cursor.execute(_values_insert(table, names, len(chunk)), params)
+
+
+# --------------------------------------------------------------------------------------------------
+# Saving
+# --------------------------------------------------------------------------------------------------
+
+
+def next_conversation_number(session: Session) -> int:
+    """max + 1, after taking the numbering lock for the rest of the transaction (so a concurrent import
+    cannot pick the same number); the max is read in a later statement than the lock, so it sees every
+    number committed before the lock was granted."""
+    session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": NUMBERING_LOCK_ID})
+    current = session.execute(select(func.max(TrainingConversation.conversation_number))).scalar_one()
+    return int(current or 0) + 1
+
+
+def clear_conversation_content(session: Session, conversation_row_id: uuid.UUID) -> None:
+    """Delete a conversation's turns (their annotations cascade) and its quality metrics."""
+    session.execute(delete(TrainingTurn).where(TrainingTurn.conversation_id == conversation_row_id))
+    session.execute(delete(QualityMetrics).where(QualityMetrics.conversation_id == conversation_row_id))
+
+
+@dataclass(frozen=True)
+class SavedCounts:
+    turns: int
+    sentences: int
+
+
+def save_conversation(
+    session: Session,
+    doc: ConversationDoc,
+    *,
+    user: str | None,
+    status: str,
+    generation_method: str,
+    plan_row: TrainingConversation | None = None,
+    import_run_id: uuid.UUID | None = None,
+    conversation_number: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> TrainingConversation:
+    """Write one conversation document and return its row (written, not committed).
+
+    ``plan_row``: an existing row without turns (a planned row, or one whose content the caller cleared
+    with :func:`clear_conversation_content`) is filled in place and keeps its number, persona, topic, tier
+    and template; without it a new row is inserted with ``conversation_number`` (a caller numbering many
+    rows holds the numbering lock, see :func:`next_conversation_number`) or else the next free number.
+    ``extra`` sets further conversation columns (the generator's model, tokens, cost, ...).
+    Raises AppError (422) when a value does not fit its column.
+    """
+    problems = column_issues(doc)
+    if problems:
+        raise AppError(
+            "invalid_conversation",
+            "; ".join(f"{p.path}: {p.message}" for p in problems),
+            status=422,
+            fields={p.path: p.message for p in problems},
+        )
+    metrics = compute_metrics(doc.pairs)
+    values: dict[str, Any] = {
+        **content_fields(doc, metrics),
+        "generation_status": status,
+        "generation_method": generation_method,
+        "import_run_id": import_run_id,
+        "updated_by": user,
+        **(extra or {}),
+    }
+    new_rows: list[dict[str, Any]] = []
+    if plan_row is None:
+        new_row = {
+            "id": uuid.uuid4(),
+            "conversation_id": doc.conversation_id,
+            "conversation_number": conversation_number or next_conversation_number(session),
+            "created_by": user,
+            **new_row_fields(doc),
+            **values,
+        }
+        new_rows.append(new_row)
+        # The row is inserted below together with its turns (one round trip); the ORM object is attached
+        # as already persistent, and the columns the database filled in load on first access.
+        row = TrainingConversation(**new_row)
+        make_transient_to_detached(row)
+    else:
+        row = plan_row
+        for key, value in values.items():
+            setattr(row, key, value)
+        session.flush()
+
+    content = content_rows(doc, row.id)
+    bulk_insert(
+        session,
+        [
+            (table_of(TrainingConversation), new_rows),
+            (table_of(TrainingTurn), content.turns),
+            (table_of(EmotionalContext), content.contexts),
+            (table_of(ResponseStrategy), content.strategies),
+            (table_of(ResponseBreakdown), content.sentences),
+            (table_of(QualityMetrics), [{"id": uuid.uuid4(), "conversation_id": row.id, **metrics.as_row()}]),
+        ],
+    )
+    if plan_row is None:
+        session.add(row)
+    return row
+
+
+def saved_counts(doc: ConversationDoc) -> SavedCounts:
+    return SavedCounts(turns=len(doc.pairs), sentences=sum(len(p.response_breakdown.sentences) for p in doc.pairs))

@@ -1,0 +1,644 @@
+"""Seed import: files or uploads in, conversations out, every run recorded and reversible.
+
+Transactions: the caller owns the transaction (CLI wrapper or request dependency) and commits once. Each
+file is written inside its own SAVEPOINT (``session.begin_nested()``): a file that fails for any reason,
+database errors included, is rolled back to its savepoint and leaves no rows, while the other files of the
+run go on. The run record is written in the same transaction, so a committed run always matches its data.
+A dry run does all of it inside one more savepoint and rolls that back: nothing is written, not even the
+run record.
+
+Plan rows: a conversation id whose row is ``planned`` is filled in place (it keeps number, persona,
+topic, tier and template); any other existing id is a duplicate, skipped unless ``replace`` (then its
+content is deleted and re-imported; the previous state is kept on the run item for rollback). Ids not in
+the plan get new rows numbered max + 1.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, cast
+
+import psycopg
+from sqlalchemy import JSON, Table, delete, select, text, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from ..conversations.document import ConversationDoc, SeedFile, group_conversations
+from ..conversations.export import export_document
+from ..core.errors import AppError, ConflictError, NotFoundError
+from ..models import ImportRun, ImportRunItem, QualityMetrics, TrainingConversation
+from .mapping import (
+    SEED_IMPORT_METHOD,
+    bulk_insert,
+    clear_conversation_content,
+    column_issues,
+    next_conversation_number,
+    save_conversation,
+    saved_counts,
+    table_of,
+)
+from .parsing import ParsedSeed, SeedSource, parse_source
+from .schemas import (
+    FileReport,
+    ImportOptions,
+    ImportRunListItem,
+    ImportRunSummary,
+    Problem,
+    ProgressEvent,
+    RollbackSummary,
+    RunStatus,
+    RunTotals,
+)
+
+IMPORTED_STATUS = "approved"
+# Files read and validated ahead of the one being written (a worker thread; bounds memory to a few files).
+PARSE_AHEAD = 2
+PLANNED_STATUS = "planned"
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+@dataclass(frozen=True)
+class InputProblem:
+    """An input that failed before it could be read as a file (missing path, empty directory)."""
+
+    name: str
+    message: str
+    code: str
+
+
+SeedInput = SeedSource | InputProblem
+
+
+def expand_paths(paths: Iterable[str | Path]) -> list[SeedInput]:
+    """Files as given; a directory contributes its ``*.json`` files (sorted, not recursive)."""
+    inputs: list[SeedInput] = []
+    for raw in paths:
+        path = Path(raw)
+        if path.is_dir():
+            files = sorted(p for p in path.glob("*.json") if p.is_file())
+            if not files:
+                inputs.append(InputProblem(str(path), "directory contains no .json files", "no_json_files"))
+            inputs.extend(SeedSource.from_path(p) for p in files)
+        elif path.is_file():
+            inputs.append(SeedSource.from_path(path))
+        elif path.exists():
+            inputs.append(InputProblem(str(path), "is not a regular file or directory", "not_a_file"))
+        else:
+            inputs.append(InputProblem(str(path), "does not exist", "not_found"))
+    return inputs
+
+
+def import_paths(
+    *,
+    session: Session,
+    paths: Sequence[str | Path],
+    user: str | None,
+    options: ImportOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ImportRunSummary:
+    """Import seed files and directories of seed files as one recorded run."""
+    return import_sources(
+        session=session, inputs=expand_paths(paths), user=user, options=options, on_progress=on_progress
+    )
+
+
+def import_uploads(
+    *,
+    session: Session,
+    uploads: Sequence[SeedSource],
+    user: str | None,
+    options: ImportOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ImportRunSummary:
+    """Import uploaded files (already spooled by the web server; their size is checked before reading)."""
+    return import_sources(session=session, inputs=list(uploads), user=user, options=options, on_progress=on_progress)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def import_sources(
+    *,
+    session: Session,
+    inputs: Sequence[SeedInput],
+    user: str | None,
+    options: ImportOptions | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> ImportRunSummary:
+    options = options or ImportOptions()
+    started_at = _now()
+    dry_run = session.begin_nested() if options.dry_run else None
+    run = ImportRun(
+        id=uuid.uuid4(),
+        started_at=started_at,
+        created_by=user,
+        options=options.model_dump(mode="json"),
+        status="running",
+    )
+    session.add(run)
+    session.flush()
+
+    state = _RunState(run_id=run.id, user=user, options=options)
+    reports: list[FileReport] = []
+    total = len(inputs)
+    for index, (item, parsed) in enumerate(_parsed_ahead(inputs, repair=options.repair), start=1):
+        if on_progress:
+            on_progress(ProgressEvent(kind="file_started", index=index, total=total, path=item.name))
+        report = _import_input(session, item, parsed, state)
+        reports.append(report)
+        if on_progress:
+            on_progress(ProgressEvent(kind="file_finished", index=index, total=total, path=item.name, report=report))
+
+    bulk_insert(session, [(table_of(ImportRunItem), state.items)])
+    totals = _totals(reports)
+    status = _run_status(reports)
+    finished_at = _now()
+    if dry_run is not None:
+        dry_run.rollback()
+    else:
+        run.finished_at = finished_at
+        run.status = status
+        run.files = [r.model_dump(mode="json") for r in reports]
+        run.conversation_count = totals.conversations
+        run.turn_count = totals.turns
+        run.sentence_count = totals.sentences
+        run.duplicate_count = totals.duplicates
+        run.warning_count = totals.warnings
+        run.error_count = totals.errors
+        session.flush()
+    return ImportRunSummary(
+        run_id=None if options.dry_run else state.run_id,
+        status=status,
+        dry_run=options.dry_run,
+        options=options,
+        created_by=user,
+        started_at=started_at,
+        finished_at=finished_at,
+        totals=totals,
+        files=reports,
+    )
+
+
+def _totals(reports: Sequence[FileReport]) -> RunTotals:
+    return RunTotals(
+        files=len(reports),
+        failed_files=sum(1 for r in reports if r.status == "failed"),
+        conversations=sum(r.conversations for r in reports),
+        turns=sum(r.turns for r in reports),
+        sentences=sum(r.sentences for r in reports),
+        duplicates=sum(r.duplicates for r in reports),
+        warnings=sum(len(r.warnings) for r in reports),
+        errors=sum(len(r.errors) for r in reports),
+    )
+
+
+def _run_status(reports: Sequence[FileReport]) -> RunStatus:
+    failed = sum(1 for r in reports if r.status == "failed")
+    if failed == 0:
+        return "completed"
+    return "completed_with_errors" if failed < len(reports) else "failed"
+
+
+@dataclass
+class _RunState:
+    run_id: uuid.UUID
+    user: str | None
+    options: ImportOptions
+    # conversation_id -> the file of this run that wrote it
+    written: dict[str, str] = field(default_factory=dict)
+    # Items of the files imported so far; written once, at the end of the run.
+    items: list[dict[str, Any]] = field(default_factory=list)
+    # The next conversation number, once this run holds the numbering lock.
+    next_number: int | None = None
+
+    def take_number(self, session: Session) -> int:
+        if self.next_number is None:
+            self.next_number = next_conversation_number(session)
+        number = self.next_number
+        self.next_number += 1
+        return number
+
+
+_LOOKUP = text(
+    """
+    WITH locked AS (
+      SELECT id, conversation_id FROM training_conversations WHERE conversation_id = ANY(:ids) FOR UPDATE
+    )
+    SELECT 'conversation', conversation_id, id::text FROM locked
+    UNION ALL
+    SELECT 'turn', t.turn_id, c.conversation_id
+    FROM training_turns t JOIN training_conversations c ON c.id = t.conversation_id
+    WHERE t.turn_id = ANY(:pair_ids)
+    """
+)
+
+
+class _FileRejected(Exception):
+    def __init__(self, problems: list[Problem]) -> None:
+        super().__init__(problems[0].message if problems else "rejected")
+        self.problems = problems
+
+
+def _parsed_ahead(inputs: Sequence[SeedInput], *, repair: bool) -> Iterator[tuple[SeedInput, ParsedSeed | None]]:
+    """Each input with its parse result, in order. Files are read and validated up to PARSE_AHEAD files
+    ahead in a worker thread, which runs while the writer waits on the database."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-parse") as pool:
+        pending: deque[Future[ParsedSeed] | None] = deque()
+
+        def submit(position: int) -> None:
+            item = inputs[position]
+            pending.append(pool.submit(parse_source, item, repair=repair) if isinstance(item, SeedSource) else None)
+
+        for position in range(min(PARSE_AHEAD, len(inputs))):
+            submit(position)
+        for position, item in enumerate(inputs):
+            future = pending.popleft()
+            if position + PARSE_AHEAD < len(inputs):
+                submit(position + PARSE_AHEAD)
+            yield item, future.result() if future is not None else None
+
+
+def _import_input(session: Session, item: SeedInput, parsed: ParsedSeed | None, state: _RunState) -> FileReport:
+    if isinstance(item, InputProblem) or parsed is None:
+        message, code = (item.message, item.code) if isinstance(item, InputProblem) else ("was not read", "unread")
+        return FileReport(path=item.name, status="failed", errors=[Problem(file=item.name, message=message, code=code)])
+    report = FileReport(
+        path=parsed.name,
+        status="failed",
+        layout=parsed.seed_file.layout if parsed.seed_file else None,
+        repaired=parsed.repaired,
+        warnings=list(parsed.warnings),
+        errors=list(parsed.errors),
+    )
+    if not parsed.ok:
+        return report
+    written: dict[str, str] = {}
+    items: list[dict[str, Any]] = []
+    numbering = state.next_number
+    try:
+        # Flushed explicitly where needed: autoflush before every query would only cost time here.
+        with session.begin_nested(), session.no_autoflush:
+            _write_file(session, parsed, state, report, written, items)
+    except _FileRejected as exc:
+        state.next_number = numbering
+        _reset_counts(report)
+        report.errors.extend(exc.problems)
+        return report
+    except (DBAPIError, psycopg.Error) as exc:
+        state.next_number = numbering
+        _reset_counts(report)
+        cause = exc.orig if isinstance(exc, DBAPIError) else exc
+        detail = str(cause).strip().splitlines()[0] if cause is not None and str(cause).strip() else ""
+        report.errors.append(
+            Problem(
+                file=parsed.name,
+                code="database_refused",
+                message=f"the database refused this file, nothing of it was written: {detail or type(exc).__name__}",
+            )
+        )
+        return report
+    state.written.update(written)
+    state.items.extend(items)
+    report.status = "imported" if report.conversations else "duplicate"
+    return report
+
+
+def _reset_counts(report: FileReport) -> None:
+    report.conversations = report.turns = report.sentences = report.duplicates = 0
+    report.conversation_ids = []
+    report.duplicate_ids = []
+
+
+def _write_file(
+    session: Session,
+    parsed: ParsedSeed,
+    state: _RunState,
+    report: FileReport,
+    written: dict[str, str],
+    items: list[dict[str, Any]],
+) -> None:
+    docs = parsed.docs
+    ids = [doc.conversation_id for doc in docs]
+    pair_ids = [pair.id for doc in docs for pair in doc.pairs]
+    # One round trip: lock the rows of these conversation ids, and find who owns these turn ids already.
+    found = session.execute(_LOOKUP, {"ids": ids, "pair_ids": pair_ids}).all()
+    existing: dict[str, TrainingConversation] = {}
+    turn_owners: dict[str, str] = {}
+    for kind, key, value in found:
+        if kind == "turn":
+            turn_owners[key] = value
+        elif (row := session.get(TrainingConversation, uuid.UUID(value))) is not None:
+            existing[key] = row
+
+    plans: list[tuple[ConversationDoc, str, TrainingConversation | None]] = []
+    problems: list[Problem] = []
+    for doc in docs:
+        row = existing.get(doc.conversation_id)
+        action = _decide(doc, row, state, parsed.name, report)
+        if action is None:
+            continue
+        for issue in column_issues(doc):
+            problems.append(Problem(file=parsed.name, code=issue.code, json_path=issue.path, message=issue.message))
+        for pair, path in zip(doc.pairs, doc.pair_paths, strict=True):
+            owner = turn_owners.get(pair.id)
+            reusable = owner == doc.conversation_id and action != "inserted"
+            if owner is not None and not reusable:
+                problems.append(
+                    Problem(
+                        file=parsed.name,
+                        code="turn_id_taken",
+                        json_path=f"{path}.id",
+                        message=f"id {pair.id!r} is already used by a turn of conversation {owner!r}; turn ids "
+                        "are unique across the dataset",
+                    )
+                )
+        plans.append((doc, action, row))
+    if problems:
+        raise _FileRejected(problems)
+
+    for doc, action, row in plans:
+        items.append(_save(session, doc, action, row, state, parsed.name))
+        counts = saved_counts(doc)
+        report.conversations += 1
+        report.turns += counts.turns
+        report.sentences += counts.sentences
+        report.conversation_ids.append(doc.conversation_id)
+        written[doc.conversation_id] = parsed.name
+
+
+def _decide(
+    doc: ConversationDoc, row: TrainingConversation | None, state: _RunState, file: str, report: FileReport
+) -> str | None:
+    """'inserted' | 'filled_plan' | 'replaced', or None for a duplicate (recorded on the report)."""
+    earlier_file = state.written.get(doc.conversation_id)
+    reason: str | None = None
+    if earlier_file is not None:
+        reason = f"conversation {doc.conversation_id} was already imported from {earlier_file} in this run; skipped"
+    elif row is None:
+        return "inserted"
+    elif row.generation_status == PLANNED_STATUS:
+        return "filled_plan"
+    elif state.options.replace:
+        return "replaced"
+    else:
+        reason = (
+            f"conversation {doc.conversation_id} already exists (#{row.conversation_number}, "
+            f"{row.generation_status}); skipped: import with replace to overwrite it"
+        )
+    report.duplicates += 1
+    report.duplicate_ids.append(doc.conversation_id)
+    report.skipped.append(Problem(file=file, code="duplicate", message=reason))
+    return None
+
+
+def _save(
+    session: Session,
+    doc: ConversationDoc,
+    action: str,
+    row: TrainingConversation | None,
+    state: _RunState,
+    file: str,
+) -> dict[str, Any]:
+    """Write one conversation; returns its run item (inserted with the others at the end of the run)."""
+    previous_row = previous_export = previous_metrics = None
+    if row is not None:
+        previous_row = row_to_json(table_of(TrainingConversation), _columns_of(row))
+    if action == "replaced" and row is not None:
+        previous_export = export_document(session=session, row=row)
+        metrics = session.scalars(select(QualityMetrics).where(QualityMetrics.conversation_id == row.id)).one_or_none()
+        previous_metrics = row_to_json(table_of(QualityMetrics), _columns_of(metrics)) if metrics else None
+        clear_conversation_content(session, row.id)
+    saved = save_conversation(
+        session,
+        doc,
+        user=state.user,
+        status=IMPORTED_STATUS,
+        generation_method=SEED_IMPORT_METHOD,
+        plan_row=row,
+        import_run_id=state.run_id,
+        conversation_number=state.take_number(session) if row is None else None,
+    )
+    return {
+        "id": uuid.uuid4(),
+        "run_id": state.run_id,
+        "conversation_row_id": saved.id,
+        "conversation_id": doc.conversation_id,
+        "action": action,
+        "source_file": file,
+        "previous_row": previous_row,
+        "previous_export": previous_export,
+        "previous_metrics": previous_metrics,
+    }
+
+
+# --------------------------------------------------------------------------------------------------
+# Row snapshots (JSON-safe) for rollback
+# --------------------------------------------------------------------------------------------------
+
+
+def _columns_of(obj: Any) -> dict[str, Any]:
+    table = cast(Table, type(obj).__table__)
+    return {column.name: getattr(obj, column.key) for column in table.columns}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def row_to_json(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    computed = {c.name for c in table.columns if c.computed is not None}
+    return {name: _jsonable(value) for name, value in values.items() if name not in computed}
+
+
+def row_from_json(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values back from :func:`row_to_json` (uuids, decimals and timestamps re-typed)."""
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in table.c:
+            continue  # a column dropped since the snapshot
+        column = table.c[name]
+        if value is None or isinstance(column.type, JSON):
+            values[name] = value
+            continue
+        python_type = column.type.python_type
+        if python_type is uuid.UUID:
+            values[name] = uuid.UUID(value)
+        elif python_type is Decimal:
+            values[name] = Decimal(value)
+        elif python_type is datetime:
+            values[name] = datetime.fromisoformat(value)
+        else:
+            values[name] = value
+    return values
+
+
+# --------------------------------------------------------------------------------------------------
+# Rollback
+# --------------------------------------------------------------------------------------------------
+
+
+def rollback_import(session: Session, run_id: uuid.UUID, *, user: str | None) -> RollbackSummary:
+    """Undo exactly what one run wrote: inserted conversations are deleted, filled plan rows go back to
+    their planned values, replaced conversations are restored from the export kept on the run item.
+
+    Refused (409) when the run was already rolled back, or when a later run that is still in effect
+    touched any of the same conversations (roll that one back first).
+    """
+    run = session.scalars(select(ImportRun).where(ImportRun.id == run_id).with_for_update()).one_or_none()
+    if run is None:
+        raise NotFoundError("Import run", run_id)
+    if run.status == "rolled_back":
+        raise ConflictError(f"Import run {run_id} was already rolled back at {run.rolled_back_at:%Y-%m-%d %H:%M}.")
+    items = session.scalars(select(ImportRunItem).where(ImportRunItem.run_id == run_id)).all()
+    conversation_ids = [item.conversation_id for item in items]
+    if conversation_ids:
+        later = session.execute(
+            select(ImportRun.id, ImportRunItem.conversation_id)
+            .join(ImportRunItem, ImportRunItem.run_id == ImportRun.id)
+            .where(
+                ImportRun.id != run.id,
+                ImportRun.status != "rolled_back",
+                ImportRun.started_at >= run.started_at,
+                ImportRunItem.conversation_id.in_(conversation_ids),
+            )
+            .order_by(ImportRun.started_at)
+        ).all()
+        if later:
+            touched = ", ".join(sorted({cid for _, cid in later}))
+            runs = ", ".join(sorted({str(rid) for rid, _ in later}))
+            raise ConflictError(
+                f"Import run {run_id} cannot be rolled back: later run(s) {runs} also changed {touched}. "
+                "Roll those back first."
+            )
+
+    summary = RollbackSummary(run_id=run_id)
+    conversations = table_of(TrainingConversation)
+    for item in items:
+        row_id = item.conversation_row_id
+        if item.action == "inserted":
+            if row_id is None:
+                summary.missing.append(item.conversation_id)
+                continue
+            session.execute(delete(TrainingConversation).where(TrainingConversation.id == row_id))
+            summary.deleted.append(item.conversation_id)
+            continue
+        previous = row_from_json(conversations, item.previous_row or {})
+        if row_id is None:
+            # Deleted since the run: put the previous row back as it was.
+            if item.action == "filled_plan" and previous:
+                session.execute(pg_insert(conversations).values(previous).on_conflict_do_nothing())
+                summary.restored_to_plan.append(item.conversation_id)
+            else:
+                summary.missing.append(item.conversation_id)
+            continue
+        clear_conversation_content(session, row_id)
+        if item.action == "replaced" and item.previous_export:
+            _restore_content(session, row_id, item.previous_export, item.conversation_id, user=user)
+            if item.previous_metrics:
+                metrics = row_from_json(table_of(QualityMetrics), item.previous_metrics)
+                session.execute(delete(QualityMetrics).where(QualityMetrics.conversation_id == row_id))
+                session.execute(pg_insert(table_of(QualityMetrics)).values(metrics))
+        restored = {k: v for k, v in previous.items() if k not in ("id", "updated_at")}
+        session.execute(
+            update(TrainingConversation).where(TrainingConversation.id == row_id).values(**restored, updated_at=_now())
+        )
+        (summary.restored_previous if item.action == "replaced" else summary.restored_to_plan).append(
+            item.conversation_id
+        )
+
+    run.status = "rolled_back"
+    run.rolled_back_at = _now()
+    run.rolled_back_by = user
+    session.flush()
+    session.expire_all()
+    return summary
+
+
+def _restore_content(
+    session: Session, row_id: uuid.UUID, document: Mapping[str, Any], conversation_id: str, *, user: str | None
+) -> None:
+    docs = [d for d in group_conversations(SeedFile.model_validate(document)) if d.conversation_id == conversation_id]
+    if not docs:
+        raise AppError("rollback_failed", f"The stored export of {conversation_id} does not contain it.", status=500)
+    row = session.get(TrainingConversation, row_id)
+    if row is None:
+        return
+    # The row's own columns are restored by the caller right after; only the content matters here.
+    save_conversation(
+        session,
+        docs[0],
+        user=user,
+        status=row.generation_status,
+        generation_method=row.generation_method or SEED_IMPORT_METHOD,
+        plan_row=row,
+        import_run_id=row.import_run_id,
+    )
+
+
+# --------------------------------------------------------------------------------------------------
+# Reading runs
+# --------------------------------------------------------------------------------------------------
+
+
+def _run_totals(run: ImportRun) -> RunTotals:
+    files = run.files or []
+    return RunTotals(
+        files=len(files),
+        failed_files=sum(1 for f in files if isinstance(f, dict) and f.get("status") == "failed"),
+        conversations=run.conversation_count,
+        turns=run.turn_count,
+        sentences=run.sentence_count,
+        duplicates=run.duplicate_count,
+        warnings=run.warning_count,
+        errors=run.error_count,
+    )
+
+
+def list_runs(*, session: Session, limit: int = 50) -> list[ImportRunListItem]:
+    """The most recent runs first."""
+    runs = session.scalars(select(ImportRun).order_by(ImportRun.started_at.desc()).limit(limit)).all()
+    return [
+        ImportRunListItem(
+            run_id=run.id,
+            status=cast(RunStatus, run.status),
+            created_by=run.created_by,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            rolled_back_at=run.rolled_back_at,
+            options=ImportOptions.model_validate(run.options),
+            totals=_run_totals(run),
+        )
+        for run in runs
+    ]
+
+
+def get_run(*, session: Session, run_id: uuid.UUID) -> ImportRunSummary:
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise NotFoundError("Import run", run_id)
+    return ImportRunSummary(
+        run_id=run.id,
+        status=cast(RunStatus, run.status),
+        dry_run=False,
+        options=ImportOptions.model_validate(run.options),
+        created_by=run.created_by,
+        started_at=run.started_at,
+        finished_at=run.finished_at,
+        rolled_back_at=run.rolled_back_at,
+        totals=_run_totals(run),
+        files=[FileReport.model_validate(f) for f in run.files or []],
+    )
