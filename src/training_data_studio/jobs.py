@@ -6,17 +6,29 @@ directory), so the app is built by a function rather than at import time.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+
 import procrastinate
 
 from .core.db import DatabaseTarget
 
+log = logging.getLogger(__name__)
+
 # How long a worker may stay silent before other workers treat its jobs as stalled and take them over.
-STALLED_WORKER_TIMEOUT_SECONDS = 30.0
+STALLED_WORKER_TIMEOUT_SECONDS = 20.0
+# Heartbeats often enough that a dead worker is noticed well within STALLED_WORKER_TIMEOUT_SECONDS.
+HEARTBEAT_SECONDS = 5.0
+# How often each worker looks for tasks left running by a dead worker.
+STALLED_SWEEP_SECONDS = 10.0
 
 
 def blueprints() -> list[tuple[str, procrastinate.Blueprint]]:
     """Every feature's task blueprint with its namespace."""
-    return []
+    from .generation.tasks import make_blueprint as generation
+
+    return [("generation", generation())]
 
 
 def make_app(target: DatabaseTarget) -> procrastinate.App:
@@ -26,12 +38,69 @@ def make_app(target: DatabaseTarget) -> procrastinate.App:
     return app
 
 
-def run_worker(target: DatabaseTarget, *, concurrency: int = 4, name: str | None = None) -> None:
-    app = make_app(target)
-    with app.open():
-        app.run_worker(
+async def retry_stalled_jobs(app: procrastinate.App, *, stalled_after: float) -> int:
+    """Hand the running tasks of dead workers (no heartbeat for `stalled_after` s) back to the queue."""
+    stalled = list(await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=stalled_after))
+    for job in stalled:
+        log.warning("retrying task %s of a dead worker (%s)", job.id, job.task_name)
+        await app.job_manager.retry_job(job)
+    return len(stalled)
+
+
+async def watch_stalled_jobs(app: procrastinate.App) -> None:
+    """Every worker looks for dead workers' tasks at start and then periodically; retrying twice is harmless
+    because a retried task finds its work done or takes over its own claim."""
+    while True:
+        try:
+            await retry_stalled_jobs(app, stalled_after=STALLED_WORKER_TIMEOUT_SECONDS)
+        except Exception:  # a failed sweep must not stop the worker; the next one tries again
+            log.exception("stalled-task sweep failed")
+        await asyncio.sleep(STALLED_SWEEP_SECONDS)
+
+
+async def run_worker_async(
+    app: procrastinate.App,
+    runtime: object,
+    *,
+    concurrency: int,
+    wait: bool = True,
+    install_signal_handlers: bool = False,
+    polling_interval: float = 5.0,
+) -> None:
+    """Run a worker on an open app, with the stalled-task sweep beside it."""
+    sweeper = asyncio.create_task(watch_stalled_jobs(app))
+    try:
+        await app.run_worker_async(
+            additional_context={"runtime": runtime},
             concurrency=concurrency,
-            name=name,
-            install_signal_handlers=True,
+            wait=wait,
+            install_signal_handlers=install_signal_handlers,
             stalled_worker_timeout=STALLED_WORKER_TIMEOUT_SECONDS,
+            update_heartbeat_interval=HEARTBEAT_SECONDS,
+            fetch_job_polling_interval=polling_interval,
+            abort_job_polling_interval=min(polling_interval, 1.0),
         )
+    finally:
+        sweeper.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await sweeper
+
+
+def run_worker(target: DatabaseTarget, *, concurrency: int = 4) -> None:
+    """`tds worker`: run until SIGINT/SIGTERM, letting tasks in flight finish."""
+    from .core.config import get_settings
+    from .core.db import Database
+    from .generation.runner import build_runtime
+
+    async def main() -> None:
+        app = make_app(target)
+        database = Database(target, pool_size=concurrency + 2)
+        async with app.open_async():
+            runtime = build_runtime(database, get_settings(), app)
+            try:
+                await run_worker_async(app, runtime, concurrency=concurrency, install_signal_handlers=True)
+            finally:
+                await runtime.aclose()
+                database.dispose()
+
+    asyncio.run(main())

@@ -33,5 +33,16 @@ class GenerationJob(Base):
     failed_conversation_ids: Mapped[list[Any] | None]
     results_summary: Mapped[dict[str, Any] | None]
     created_by: Mapped[str | None]
+    options: Mapped[dict[str, Any]] = mapped_column(server_default="{}")
+    budget_cents: Mapped[Decimal | None] = mapped_column(Numeric(12, 4))
+    notify_email: Mapped[str | None]
+    provider: Mapped[str | None] = mapped_column(String(50))
+    model: Mapped[str | None] = mapped_column(String(100))
+    input_tokens: Mapped[int] = mapped_column(server_default="0")
+    output_tokens: Mapped[int] = mapped_column(server_default="0")
+    cache_read_tokens: Mapped[int] = mapped_column(server_default="0")
+    cache_write_tokens: Mapped[int] = mapped_column(server_default="0")
+    paused_reason: Mapped[str | None]
+    batch_id: Mapped[str | None]
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()

@@ -1,0 +1,523 @@
+"""The body of one queued generation: prepare and claim, call the model, save everything in one transaction.
+
+Each phase is its own short transaction, so a model call that takes minutes holds no database lock, and a
+worker killed at any point leaves either nothing or a complete conversation:
+  1. prepare: stop if the job was paused or cancelled, check the budget, claim the conversation
+     (planned→in_progress), build the prompt;
+  2. call the model (paced and retried), outside any transaction;
+  3. save: the conversation, its turns, annotations, metrics and the attempts, all at once — or, on failure,
+     the attempts and the error, with the conversation marked failed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..conversations.document import ConversationBlock, SeedFile, group_conversations
+from ..core.config import Settings
+from ..core.db import Database
+from ..imports.mapping import save_conversation
+from ..models import (
+    ConversationTemplate,
+    GenerationAttempt,
+    GenerationJob,
+    GenerationJobItem,
+    TrainingConversation,
+    TrainingTurn,
+)
+from ..plan.service import PlanRow
+from . import service
+from .generate import Attempt, GenerationFailed, GenerationOutcome, InvalidOutput, generate_conversation
+from .notify import send_completion_email
+from .pricing import cost_cents
+from .prompts import (
+    DEFAULT_CONSULTANT,
+    BuiltPrompt,
+    ExampleCandidate,
+    PromptError,
+    build_prompt,
+    estimate,
+    pick_examples,
+)
+from .providers.base import Provider
+
+log = logging.getLogger(__name__)
+
+PROVIDER_LABELS = {"anthropic": "Claude", "openai": "the model"}
+
+
+@dataclass
+class Runtime:
+    """What a worker process shares between tasks."""
+
+    database: Database
+    settings: Settings
+    provider: Provider | None  # None: generation is not configured; items fail with the reason
+    queue: service.JobQueue
+    on_close: list[Callable[[], None]] = field(default_factory=list)
+
+    async def aclose(self) -> None:
+        """Release the HTTP client and the pacing connections."""
+        if self.provider is not None:
+            await self.provider.aclose()
+        for close in self.on_close:
+            close()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    item_id: uuid.UUID
+    job_id: uuid.UUID
+    conversation_row_id: uuid.UUID
+    conversation_number: int
+    plan_row: PlanRow
+    prompt: BuiltPrompt
+    template_row_id: uuid.UUID | None
+    template_version: int | None
+    started: datetime
+    consultant_profile: dict[str, Any]
+
+
+def plan_row_of(conversation: TrainingConversation) -> PlanRow:
+    """The plan facts of a conversation row, as the prompt builder and the checks expect them."""
+    data = {name: getattr(conversation, name) for name in PlanRow.model_fields}
+    data["tier_template"] = data["tier_template"] or conversation.tier
+    data["tier_batch"] = data["tier_batch"] or 1
+    data["turn_count_target"] = data["turn_count_target"] or max(conversation.turn_count, 3)
+    for key in ("starting_emotion", "ending_emotion"):
+        data[key] = data[key] or "unspecified"
+    for key in ("starting_emotion_intensity", "ending_emotion_intensity"):
+        data[key] = data[key] if data[key] is not None else Decimal("0.5")
+    return PlanRow.model_validate(data)
+
+
+def _example_candidates(session: Session, exclude: uuid.UUID) -> list[ExampleCandidate]:
+    """Approved seed conversations, rebuilt in the seed format from their stored turns."""
+    seeds = session.scalars(
+        select(TrainingConversation).where(
+            TrainingConversation.is_seed_example,
+            TrainingConversation.generation_status == "approved",
+            TrainingConversation.id != exclude,
+        )
+    ).all()
+    if not seeds:
+        return []
+    turns = session.execute(
+        select(TrainingTurn.conversation_id, TrainingTurn.source_json)
+        .where(TrainingTurn.conversation_id.in_([s.id for s in seeds]))
+        .order_by(TrainingTurn.conversation_id, TrainingTurn.turn_number)
+    ).all()
+    pairs: dict[uuid.UUID, list[dict[str, Any]]] = {}
+    for conversation_id, source in turns:
+        pairs.setdefault(conversation_id, []).append(source)
+    return [
+        ExampleCandidate(
+            conversation_id=s.conversation_id,
+            template_key=plan_template_key(s),
+            persona_type=s.persona_type,
+            document={**(s.source_envelope or {}), "training_pairs": pairs[s.id]},
+        )
+        for s in seeds
+        if s.id in pairs
+    ]
+
+
+def plan_template_key(conversation: TrainingConversation) -> str | None:
+    if conversation.tier in ("tier2_scenario", "tier3_edge"):
+        return conversation.tier
+    return conversation.tier_template
+
+
+def _template_for(session: Session, conversation: TrainingConversation) -> ConversationTemplate:
+    key = plan_template_key(conversation)
+    template = session.scalars(
+        select(ConversationTemplate).where(ConversationTemplate.template_id == key)
+    ).one_or_none()
+    if template is None:
+        raise PromptError(f"No prompt template '{key}' for conversation #{conversation.conversation_number}.")
+    if not template.is_active:
+        raise PromptError(
+            f"Template '{key}' is deactivated; activate it to generate #{conversation.conversation_number}."
+        )
+    return template
+
+
+def _finish_item(session: Session, item: GenerationJobItem, status: str, *, error: str | None = None) -> None:
+    item.status = status
+    item.error = error
+    item.finished_at = datetime.now(UTC)
+    if item.started_at:
+        item.duration_seconds = Decimal(str(round((item.finished_at - item.started_at).total_seconds(), 2)))
+
+
+def fail_unconfigured(runtime: Runtime, item_id: uuid.UUID) -> None:
+    from .providers.factory import GenerationUnavailable
+
+    message = GenerationUnavailable().message
+    with runtime.database.session_scope() as session:
+        item = session.get(GenerationJobItem, item_id, with_for_update=True)
+        if item is None or item.status in service.TERMINAL_ITEM_STATUSES:
+            return
+        _finish_item(session, item, "failed", error=message)
+        service.record_event(session, item.job_id, step="failed", level="error", message=message, item_id=item.id)
+        service.refresh_job_totals(session, item.job_id)
+
+
+def prepare(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
+    assert runtime.provider is not None
+    with runtime.database.session_scope() as session:
+        item = session.get(GenerationJobItem, item_id, with_for_update=True)
+        if item is None or item.status in service.TERMINAL_ITEM_STATUSES:
+            return None  # already done (a re-run after a crash) or deleted
+        job = session.get(GenerationJob, item.job_id, with_for_update=True)
+        assert job is not None
+        if job.status in ("cancelled", "completed", "failed"):
+            _finish_item(session, item, "cancelled")
+            return None
+        if job.status == "paused":
+            item.status = "paused"  # resume queues it again
+            return None
+        conversation = session.get(TrainingConversation, item.conversation_id)
+        assert conversation is not None
+        number = conversation.conversation_number
+        try:
+            template = _template_for(session, conversation)
+            plan_row = plan_row_of(conversation)
+            examples = pick_examples(_example_candidates(session, conversation.id), plan_row)
+            prompt = build_prompt(template, plan_row, [e.document for e in examples])
+            profile = _consultant_profile(examples)
+        except PromptError as exc:
+            _finish_item(session, item, "failed", error=exc.message)
+            service.record_event(
+                session,
+                job.id,
+                step="failed",
+                level="error",
+                message=exc.message,
+                item_id=item.id,
+                conversation_number=number,
+            )
+            service.refresh_job_totals(session, job.id)
+            return None
+        if job.budget_cents is not None:
+            expected = estimate(prompt, runtime.provider.model).cost_high_cents
+            if job.total_cost_cents + expected > job.budget_cents:
+                reason = (
+                    f"Paused before #{number}: it could cost up to ${expected / 100:.2f} and the job has spent "
+                    f"${job.total_cost_cents / 100:.2f} of its ${job.budget_cents / 100:.2f} budget."
+                )
+                item.status = "queued"
+                service.pause_job(session, runtime.queue, job.id, reason=reason)
+                return None
+        claim = service.claim_conversation(session, item)
+        if claim is None:
+            _finish_item(session, item, "skipped", error="Already generated or being generated elsewhere.")
+            service.record_event(
+                session,
+                job.id,
+                step="skipped",
+                level="warning",
+                item_id=item.id,
+                conversation_number=number,
+                message=f"#{number} was already generated or is being generated by another job; skipped.",
+            )
+            service.refresh_job_totals(session, job.id)
+            return None
+        now = datetime.now(UTC)
+        item.status = "running"
+        item.started_at = item.started_at if claim.taken_over and item.started_at else now
+        item.attempts += 1
+        if job.started_at is None:
+            job.started_at = now
+        job.status = "in_progress"
+        if claim.taken_over:
+            service.record_event(
+                session,
+                job.id,
+                step="resumed_after_crash",
+                level="warning",
+                item_id=item.id,
+                conversation_number=number,
+                message=f"#{number}: its worker stopped; starting it again.",
+            )
+        service.record_event(
+            session,
+            job.id,
+            step="preparing_prompt",
+            message="Preparing prompt…",
+            item_id=item.id,
+            conversation_number=number,
+            data={"template": template.template_id, "examples": prompt.example_ids},
+        )
+        label = PROVIDER_LABELS.get(runtime.provider.name, runtime.provider.name)
+        service.record_event(
+            session,
+            job.id,
+            step="calling_model",
+            message=f"Calling {label} API…",
+            item_id=item.id,
+            conversation_number=number,
+            data={"model": runtime.provider.model},
+        )
+        return Prepared(
+            item_id=item.id,
+            job_id=job.id,
+            conversation_row_id=conversation.id,
+            conversation_number=number,
+            plan_row=plan_row,
+            prompt=prompt,
+            template_row_id=template.id,
+            template_version=template.version,
+            started=now,
+            consultant_profile=profile,
+        )
+
+
+def _attempt_rows(prepared: Prepared, attempts: list[Attempt], *, accepted: bool) -> list[GenerationAttempt]:
+    rows = []
+    for attempt in attempts:
+        ok = accepted and attempt is attempts[-1]
+        rows.append(
+            GenerationAttempt(
+                item_id=prepared.item_id,
+                conversation_id=prepared.conversation_row_id,
+                attempt=attempt.number,
+                kind="generate" if attempt.number == 1 else "repair",
+                outcome="accepted" if ok else "invalid",
+                stop_reason=attempt.reply.stop_reason,
+                raw_reply=attempt.reply.raw_response,
+                problems=[p.as_dict() for p in attempt.problems] or None,
+                input_tokens=attempt.reply.usage.input_tokens,
+                output_tokens=attempt.reply.usage.output_tokens,
+            )
+        )
+    return rows
+
+
+def _consultant_profile(examples: list[ExampleCandidate]) -> dict[str, Any]:
+    """The consultant as the example seeds describe her, so generated files look like the seeds."""
+    for example in examples:
+        profile = example.document.get("consultant_profile")
+        if isinstance(profile, dict) and profile.get("name"):
+            return dict(profile)
+    return {"name": DEFAULT_CONSULTANT}
+
+
+def _document_of(block: ConversationBlock, *, model: str, consultant_profile: dict[str, Any]) -> Any:
+    """The generated conversation as a single-conversation seed document (what export returns)."""
+    pairs = [pair.to_json_dict() for pair in block.training_pairs]
+    data = {
+        "dataset_metadata": {
+            "dataset_name": "Training Data Studio generated conversations",
+            "conversation_source": f"Generated by {model}",
+            "created_date": datetime.now(UTC).date().isoformat(),
+            "total_conversations": 1,
+            "total_turns": len(pairs),
+        },
+        "consultant_profile": consultant_profile,
+        "conversation_metadata": block.conversation_metadata.to_json_dict(),
+        "training_pairs": pairs,
+    }
+    return group_conversations(SeedFile.model_validate(data))[0]
+
+
+def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcome) -> None:
+    assert runtime.provider is not None
+    number = prepared.conversation_number
+    with runtime.database.session_scope() as session:
+        item = session.get(GenerationJobItem, prepared.item_id, with_for_update=True)
+        job = session.get(GenerationJob, prepared.job_id, with_for_update=True)
+        conversation = session.get(TrainingConversation, prepared.conversation_row_id, with_for_update=True)
+        assert item is not None
+        assert job is not None
+        assert conversation is not None
+        if job.status == "cancelled" or conversation.generation_status != "in_progress":
+            # Cancelled while the call was in flight: keep what it cost, save nothing of it.
+            session.add_all(_attempt_rows(prepared, outcome.attempts, accepted=False))
+            service.release_conversation(session, conversation.id, failed=False, error=None)
+            _finish_item(session, item, "cancelled")
+            service.refresh_job_totals(session, job.id)
+            return
+        service.record_event(
+            session,
+            job.id,
+            step="processing_response",
+            message="Processing response…",
+            item_id=item.id,
+            conversation_number=number,
+        )
+        service.record_event(
+            session,
+            job.id,
+            step="parsing_structure",
+            message="Parsing conversation structure…",
+            item_id=item.id,
+            conversation_number=number,
+        )
+        doc = _document_of(outcome.conversation, model=outcome.model, consultant_profile=prepared.consultant_profile)
+        cost = cost_cents(outcome.model, outcome.usage, batch=bool((job.options or {}).get("economy")))
+        finished = datetime.now(UTC)
+        duration = Decimal(str(round(outcome.duration_seconds, 2)))
+        saved = save_conversation(
+            session,
+            doc,
+            user=job.created_by,
+            status="generated",
+            generation_method=runtime.provider.name,
+            plan_row=conversation,
+            extra={
+                "generation_model": outcome.model,
+                "generation_date": finished,
+                "generation_duration_seconds": duration,
+                "generation_cost_cents": cost.cents,
+                "generation_attempts": item.attempts,
+                "input_tokens": outcome.usage.input_tokens,
+                "output_tokens": outcome.usage.output_tokens,
+                "cache_read_tokens": outcome.usage.cache_read_tokens,
+                "cache_write_tokens": outcome.usage.cache_write_tokens,
+                "template_id": prepared.template_row_id,
+                "template_version": prepared.template_version,
+                "generation_error": None,
+            },
+        )
+        for step, message in (
+            ("saving_turns", "Saving turns to database…"),
+            ("emotional_context", "Generating emotional context…"),
+            ("response_strategies", "Creating response strategies…"),
+            ("analyzing_sentences", "Analyzing sentences…"),
+            ("quality_metrics", "Calculating quality metrics…"),
+        ):
+            service.record_event(
+                session, job.id, step=step, message=message, item_id=item.id, conversation_number=number
+            )
+        session.add_all(_attempt_rows(prepared, outcome.attempts, accepted=True))
+        _finish_item(session, item, "succeeded")
+        item.duration_seconds = duration
+        item.cost_cents = cost.cents
+        item.input_tokens = outcome.usage.input_tokens
+        item.output_tokens = outcome.usage.output_tokens
+        item.cache_read_tokens = outcome.usage.cache_read_tokens
+        item.cache_write_tokens = outcome.usage.cache_write_tokens
+        item.quality_score = saved.quality_score
+        score = f", quality {saved.quality_score}" if saved.quality_score is not None else ""
+        service.record_event(
+            session,
+            job.id,
+            step="complete",
+            level="success",
+            item_id=item.id,
+            conversation_number=number,
+            message=f"Generation complete! #{number}{score}, ${cost.cents / 100:.2f}, {duration}s.",
+            data={"quality_score": str(saved.quality_score) if saved.quality_score is not None else None},
+        )
+        finished_job = service.refresh_job_totals(session, job.id)
+        completed = finished_job.status == "completed"
+        job_id = finished_job.id
+    if completed:
+        send_completion_email(runtime, job_id)
+
+
+def save_failure(runtime: Runtime, prepared: Prepared, error: GenerationFailed) -> None:
+    with runtime.database.session_scope() as session:
+        item = session.get(GenerationJobItem, prepared.item_id, with_for_update=True)
+        assert item is not None
+        rows = _attempt_rows(prepared, error.attempts, accepted=False)
+        if not isinstance(error, InvalidOutput):
+            rows.append(
+                GenerationAttempt(
+                    item_id=item.id,
+                    conversation_id=prepared.conversation_row_id,
+                    attempt=len(rows) + 1,
+                    kind="generate",
+                    outcome="error",
+                    raw_reply=getattr(getattr(error, "cause", None), "body", None),
+                    problems=[{"message": error.message}],
+                )
+            )
+        session.add_all(rows)
+        usage = error.usage
+        cost = cost_cents(error.model, usage)
+        item.cost_cents = cost.cents
+        item.input_tokens, item.output_tokens = usage.input_tokens, usage.output_tokens
+        _finish_item(session, item, "failed", error=error.message)
+        service.release_conversation(session, prepared.conversation_row_id, failed=True, error=error.message)
+        service.record_event(
+            session,
+            prepared.job_id,
+            step="failed",
+            level="error",
+            item_id=item.id,
+            conversation_number=prepared.conversation_number,
+            message=f"#{prepared.conversation_number} failed: {error.message}",
+        )
+        finished_job = service.refresh_job_totals(session, prepared.job_id)
+        completed = finished_job.status == "completed"
+    if completed:
+        send_completion_email(runtime, prepared.job_id)
+
+
+def release_after_abort(runtime: Runtime, prepared: Prepared) -> None:
+    with runtime.database.session_scope() as session:
+        item = session.get(GenerationJobItem, prepared.item_id, with_for_update=True)
+        assert item is not None
+        service.release_conversation(session, prepared.conversation_row_id, failed=False, error=None)
+        _finish_item(session, item, "cancelled")
+        service.record_event(
+            session,
+            prepared.job_id,
+            step="aborted",
+            level="warning",
+            item_id=item.id,
+            conversation_number=prepared.conversation_number,
+            message=f"#{prepared.conversation_number}: the call in flight was aborted; nothing was saved.",
+        )
+        service.refresh_job_totals(session, prepared.job_id)
+
+
+async def run_item(runtime: Runtime, item_id: uuid.UUID) -> None:
+    if runtime.provider is None:
+        await asyncio.to_thread(fail_unconfigured, runtime, item_id)
+        return
+    prepared = await asyncio.to_thread(prepare, runtime, item_id)
+    if prepared is None:
+        return
+    assert runtime.provider is not None
+    try:
+        outcome = await generate_conversation(runtime.provider, prepared.prompt, prepared.plan_row)
+    except GenerationFailed as exc:
+        log.warning("generation of #%s failed: %s", prepared.conversation_number, exc.message)
+        await asyncio.to_thread(save_failure, runtime, prepared, exc)
+        return
+    except asyncio.CancelledError:
+        await asyncio.shield(asyncio.to_thread(release_after_abort, runtime, prepared))
+        raise
+    await asyncio.to_thread(save_success, runtime, prepared, outcome)
+
+
+def build_runtime(database: Database, settings: Settings, app: Any) -> Runtime:
+    """A worker's runtime: its database, the configured provider behind the shared pacer, its queue."""
+    from .pacing import PacedProvider, Pacer
+    from .providers.factory import GenerationUnavailable, provider_from_settings
+    from .shared_pacing import PostgresPacingStore
+    from .tasks import ProcrastinateQueue
+
+    try:
+        base = provider_from_settings(settings)
+    except GenerationUnavailable:
+        return Runtime(database=database, settings=settings, provider=None, queue=ProcrastinateQueue(app))
+    # Budgets, 429 blocks and the optional total cap are shared with every other worker through Postgres.
+    store = PostgresPacingStore(database.target.conninfo, base.name, max_in_flight=settings.max_calls_in_flight_total)
+    provider = PacedProvider(base, Pacer.from_settings(settings, store=store))
+    return Runtime(
+        database=database, settings=settings, provider=provider, queue=ProcrastinateQueue(app), on_close=[store.close]
+    )

@@ -1,0 +1,137 @@
+"""Pydantic shapes of generation jobs at the edges: requests to create or control a job, and its progress."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from decimal import Decimal
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
+
+JobType = Literal["single", "batch", "process_all"]
+JobStatus = Literal["queued", "in_progress", "paused", "completed", "failed", "cancelled"]
+ItemStatus = Literal["queued", "running", "succeeded", "failed", "skipped", "paused", "cancelled"]
+
+# A batch larger than the plan makes no sense; the cap also bounds the size of one request body.
+MAX_TARGETS = 1000
+
+
+class JobOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    economy: bool = Field(default=False, description="Use the Message Batches API: half price, results later.")
+    budget_usd: Decimal | None = Field(default=None, gt=0, le=10_000, description="Pause before crossing this.")
+    notify_email: EmailStr | None = None
+    concurrency: int | None = Field(default=None, ge=1, le=64)
+
+
+class JobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_ids: list[str] = Field(
+        default_factory=list,
+        max_length=MAX_TARGETS,
+        description="Conversation ids (or numbers as text) to generate; empty for process_all.",
+    )
+    options: JobOptions = Field(default_factory=JobOptions)
+
+
+class SingleJobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_id: str = Field(min_length=1, max_length=100)
+    options: JobOptions = Field(default_factory=JobOptions)
+
+
+class ProcessAllCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    options: JobOptions = Field(default_factory=JobOptions)
+
+
+class BatchJobCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    conversation_ids: list[str] = Field(min_length=1, max_length=MAX_TARGETS)
+    options: JobOptions = Field(default_factory=JobOptions)
+
+    @model_validator(mode="after")
+    def _distinct(self) -> BatchJobCreate:
+        if len(set(self.conversation_ids)) != len(self.conversation_ids):
+            raise ValueError("conversation_ids lists a conversation twice")
+        return self
+
+
+class TierProgress(BaseModel):
+    tier: str
+    total: int
+    succeeded: int
+    failed: int
+
+
+class ItemRead(BaseModel):
+    id: uuid.UUID
+    conversation_id: str
+    conversation_number: int
+    tier: str
+    persona_type: str
+    topic_category: str
+    status: ItemStatus
+    attempts: int
+    error: str | None
+    quality_score: Decimal | None
+    cost_cents: Decimal | None
+    duration_seconds: Decimal | None
+    finished_at: datetime | None
+
+
+class EventRead(BaseModel):
+    id: int
+    created_at: datetime
+    level: str
+    step: str
+    message: str
+    conversation_number: int | None
+
+
+class JobRead(BaseModel):
+    id: uuid.UUID
+    job_type: JobType
+    status: JobStatus
+    created_at: datetime
+    created_by: str | None
+    started_at: datetime | None
+    completed_at: datetime | None
+    total_conversations: int
+    completed_conversations: int
+    failed_conversations: int
+    queued_conversations: int
+    running_conversations: int
+    percent: float
+    total_api_calls: int
+    total_tokens_used: int
+    total_cost_cents: Decimal
+    budget_cents: Decimal | None
+    paused_reason: str | None
+    provider: str | None
+    model: str | None
+    economy: bool
+    eta_seconds: float | None
+    average_quality: float | None
+    tiers: list[TierProgress]
+
+
+class JobDetail(JobRead):
+    items: list[ItemRead]
+    events: list[EventRead]
+
+
+class Estimate(BaseModel):
+    conversations: int
+    seconds_per_conversation: float
+    cost_cents_per_conversation: Decimal
+    total_seconds: float
+    total_cost_cents: Decimal
+    based_on: Literal["history", "default"]
+    by_tier: dict[str, int]

@@ -1,0 +1,57 @@
+"""Queued generation work on Procrastinate. Tasks receive ids, open their own sessions and are idempotent:
+a re-run after a crash finds the work done (or takes over its own claim) and carries on from there."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Sequence
+
+import procrastinate
+
+from ..models import GenerationJobItem
+
+log = logging.getLogger(__name__)
+
+QUEUE = "generation"
+# The task's name once jobs.py has added this blueprint under the "generation" namespace.
+GENERATE_TASK = "generation:generate_item"
+
+
+async def generate_item(context: procrastinate.JobContext, item_id: str) -> None:
+    """Generate, check and save the conversation of one job item."""
+    from .runner import Runtime, run_item
+
+    runtime: Runtime = context.additional_context["runtime"]
+    await run_item(runtime, uuid.UUID(item_id))
+
+
+def make_blueprint() -> procrastinate.Blueprint:
+    """A fresh blueprint per app: Procrastinate binds a blueprint's tasks to the first app that adds them,
+    and a process may hold several apps (the web server's and a worker's, or tests')."""
+    blueprint = procrastinate.Blueprint()
+    blueprint.task(name="generate_item", queue=QUEUE, pass_context=True)(generate_item)
+    return blueprint
+
+
+class ProcrastinateQueue:
+    """The service's JobQueue on a real Procrastinate app (which must be open)."""
+
+    def __init__(self, app: procrastinate.App) -> None:
+        self.app = app
+
+    def enqueue(self, items: Sequence[GenerationJobItem]) -> dict[uuid.UUID, int]:
+        task = self.app.tasks[GENERATE_TASK]
+        ids = {}
+        for item in items:
+            # Higher priority runs first: earlier positions (Tier 1 before 2 before 3) go first.
+            ids[item.id] = task.configure(priority=-item.position).defer(item_id=str(item.id))
+        return ids
+
+    def cancel_queued(self, queue_job_ids: Sequence[int]) -> None:
+        for job_id in queue_job_ids:
+            self.app.job_manager.cancel_job_by_id(job_id, abort=False)
+
+    def abort_running(self, queue_job_ids: Sequence[int]) -> None:
+        for job_id in queue_job_ids:
+            self.app.job_manager.cancel_job_by_id(job_id, abort=True)

@@ -1,0 +1,235 @@
+"""A fake Anthropic Messages API over real HTTP, enough for the official SDK (see fake_llm for faults).
+
+* ``POST /v1/messages``: a ``tool_use`` block whose input is a conversation built from our sample seeds for
+  the conversation id and turn count the prompt asks for; usage with prompt-cache numbers (a system block
+  marked ``cache_control`` is written to the cache the first time and read afterwards); and the
+  ``anthropic-ratelimit-*`` headers.
+* ``POST /v1/messages/batches``, ``GET /v1/messages/batches/{id}``, ``GET /v1/messages/batches/{id}/results``
+  (JSONL): each request of a batch gets an outcome as a single call would; a batch ends
+  ``batch_seconds`` after it was created.
+
+Use it as a context manager, then point the SDK at ``fake.url`` (``ANTHROPIC_BASE_URL``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import math
+import threading
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from training_data_studio.testing.fake_llm import (
+    FakeConfig,
+    FakeLLMServer,
+    Response,
+    estimate_tokens,
+    faulty_conversation,
+    iter_texts,
+    json_response,
+    requested_conversation,
+)
+
+MODEL = "claude-sonnet-4-6"
+INPUT_TOKENS_LIMIT = 2_000_000
+OUTPUT_TOKENS_LIMIT = 400_000
+
+_ERRORS = {
+    "rate_limited": (429, "rate_limit_error", "Number of requests has exceeded your rate limit."),
+    "overloaded": (529, "overloaded_error", "Overloaded"),
+    "server_error": (500, "api_error", "Internal server error"),
+}
+
+
+def _iso(moment: datetime) -> str:
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+@dataclass
+class _Batch:
+    id: str
+    created_at: datetime
+    results: list[dict[str, Any]] = field(default_factory=list)
+
+
+class FakeAnthropic(FakeLLMServer):
+    name = "fake-anthropic"
+
+    def __init__(self, config: FakeConfig | None = None, *, batch_seconds: float = 0.0) -> None:
+        super().__init__(config)
+        self.batch_seconds = batch_seconds
+        self.batches: dict[str, _Batch] = {}
+        self._cached_prefixes: set[str] = set()
+        self._ids = itertools.count(1)
+        self._id_lock = threading.Lock()
+
+    def _next_id(self) -> int:
+        with self._id_lock:
+            return next(self._ids)
+
+    # -- routing -----------------------------------------------------------------------------------
+
+    def handle(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Response:
+        if method == "POST" and path == "/v1/messages":
+            return self._messages(body)
+        if method == "POST" and path == "/v1/messages/batches":
+            return self._create_batch(body)
+        if method == "GET" and path.startswith("/v1/messages/batches/"):
+            rest = path.removeprefix("/v1/messages/batches/")
+            if rest.endswith("/results"):
+                return self._batch_results(rest.removesuffix("/results"))
+            return self._batch_status(rest)
+        return self._error(404, "not_found_error", f"no route for {method} {path}")
+
+    # -- messages ----------------------------------------------------------------------------------
+
+    def _messages(self, body: Any) -> Response:
+        self.enter_call(body)
+        try:
+            # Like the real API, a request over the limit is refused on arrival, before any work.
+            wait = self.window_retry_after()
+            if wait is not None:
+                self.count_window_rejection()
+                return self._error(429, "rate_limit_error", "rate limit exceeded", retry_after=wait)
+            self.sleep_latency()
+            outcome = self.next_outcome()
+            if outcome in _ERRORS:
+                status, kind, message = _ERRORS[outcome]
+                retry = self.config.retry_after_seconds if outcome == "rate_limited" else None
+                return self._error(status, kind, message, retry_after=retry)
+            message_body = self.message_for(body if isinstance(body, dict) else {}, outcome)
+            return json_response(200, message_body, self.rate_limit_headers())
+        finally:
+            self.leave_call()
+
+    def message_for(self, params: dict[str, Any], outcome: str) -> dict[str, Any]:
+        """A Messages API reply to ``params`` for a content outcome."""
+        conversation_id, turns = requested_conversation(list(iter_texts(params)))
+        data = faulty_conversation(outcome, conversation_id, turns, variant=self.variant())
+        tools = params.get("tools") or [{"name": "record_conversation"}]
+        cache_write, cache_read, uncached = self._cache_usage(params)
+        output_tokens = estimate_tokens(json.dumps(data))
+        number = self._next_id()
+        return {
+            "id": f"msg_fake_{number:06d}",
+            "type": "message",
+            "role": "assistant",
+            "model": MODEL,
+            "content": [
+                {"type": "tool_use", "id": f"toolu_fake_{number:06d}", "name": tools[0]["name"], "input": data}
+            ],
+            "stop_reason": "max_tokens" if outcome == "truncated" else "tool_use",
+            "stop_sequence": None,
+            "usage": {
+                "input_tokens": uncached,
+                "output_tokens": output_tokens,
+                "cache_creation_input_tokens": cache_write,
+                "cache_read_input_tokens": cache_read,
+            },
+        }
+
+    def _cache_usage(self, params: dict[str, Any]) -> tuple[int, int, int]:
+        """(cache write, cache read, uncached input) tokens for a request."""
+        system = params.get("system")
+        blocks = system if isinstance(system, list) else [{"text": system or ""}]
+        cached_text = "".join(block.get("text", "") for block in blocks if block.get("cache_control"))
+        other_text = "".join(block.get("text", "") for block in blocks if not block.get("cache_control"))
+        other_text += "".join(iter_texts(params.get("messages", [])))
+        uncached = estimate_tokens(other_text)
+        if not cached_text:
+            return 0, 0, uncached
+        key = hashlib.sha256(cached_text.encode()).hexdigest()
+        tokens = estimate_tokens(cached_text)
+        with self._id_lock:
+            if key in self._cached_prefixes:
+                return 0, tokens, uncached
+            self._cached_prefixes.add(key)
+        return tokens, 0, uncached
+
+    def rate_limit_headers(self) -> dict[str, str]:
+        limit, remaining, reset_seconds = self.window_state()
+        reset = _iso(datetime.now(UTC) + timedelta(seconds=max(1.0, reset_seconds)))
+        return {
+            "anthropic-ratelimit-requests-limit": str(limit),
+            "anthropic-ratelimit-requests-remaining": str(remaining),
+            "anthropic-ratelimit-requests-reset": reset,
+            "anthropic-ratelimit-input-tokens-limit": str(INPUT_TOKENS_LIMIT),
+            "anthropic-ratelimit-input-tokens-remaining": str(INPUT_TOKENS_LIMIT),
+            "anthropic-ratelimit-input-tokens-reset": reset,
+            "anthropic-ratelimit-output-tokens-limit": str(OUTPUT_TOKENS_LIMIT),
+            "anthropic-ratelimit-output-tokens-remaining": str(OUTPUT_TOKENS_LIMIT),
+            "anthropic-ratelimit-output-tokens-reset": reset,
+        }
+
+    def _error(self, status: int, kind: str, message: str, *, retry_after: float | None = None) -> Response:
+        headers = self.rate_limit_headers()
+        if retry_after is not None:
+            headers["retry-after"] = str(max(1, math.ceil(retry_after)))
+        return json_response(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
+
+    # -- batches -----------------------------------------------------------------------------------
+
+    def _create_batch(self, body: Any) -> Response:
+        requests = body.get("requests", []) if isinstance(body, dict) else []
+        batch = _Batch(id=f"msgbatch_fake_{self._next_id():06d}", created_at=datetime.now(UTC))
+        for entry in requests:
+            outcome = self.next_outcome()
+            if outcome in _ERRORS:
+                _, kind, message = _ERRORS[outcome]
+                result: dict[str, Any] = {
+                    "type": "errored",
+                    "error": {"type": "error", "error": {"type": kind, "message": message}},
+                }
+            else:
+                result = {"type": "succeeded", "message": self.message_for(entry.get("params", {}), outcome)}
+            batch.results.append({"custom_id": entry.get("custom_id"), "result": result})
+        self.batches[batch.id] = batch
+        return json_response(200, self._batch_json(batch))
+
+    def _ended(self, batch: _Batch) -> bool:
+        return datetime.now(UTC) >= batch.created_at + timedelta(seconds=self.batch_seconds)
+
+    def _batch_json(self, batch: _Batch) -> dict[str, Any]:
+        ended = self._ended(batch)
+        total = len(batch.results)
+        succeeded = sum(1 for r in batch.results if r["result"]["type"] == "succeeded")
+        return {
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": {
+                "processing": 0 if ended else total,
+                "succeeded": succeeded if ended else 0,
+                "errored": total - succeeded if ended else 0,
+                "canceled": 0,
+                "expired": 0,
+            },
+            "created_at": _iso(batch.created_at),
+            "expires_at": _iso(batch.created_at + timedelta(hours=24)),
+            "ended_at": _iso(datetime.now(UTC)) if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            "results_url": f"{self.url}/v1/messages/batches/{batch.id}/results" if ended else None,
+        }
+
+    def _batch_status(self, batch_id: str) -> Response:
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            return self._error(404, "not_found_error", f"batch {batch_id} not found")
+        return json_response(200, self._batch_json(batch))
+
+    def _batch_results(self, batch_id: str) -> Response:
+        batch = self.batches.get(batch_id)
+        if batch is None or not self._ended(batch):
+            return self._error(404, "not_found_error", f"no results for batch {batch_id}")
+        lines = "".join(json.dumps(result) + "\n" for result in batch.results)
+        return Response(200, lines.encode(), content_type="application/binary")
+
+    def wait_for_batches(self) -> None:
+        """Block until every batch has ended (for tests with ``batch_seconds`` > 0)."""
+        while any(not self._ended(batch) for batch in self.batches.values()):
+            time.sleep(0.01)

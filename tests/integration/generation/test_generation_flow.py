@@ -1,0 +1,217 @@
+"""The whole engine: jobs on a real Procrastinate queue, a worker in this process, the real Anthropic SDK
+over real HTTP to the fake server, and every write checked in the database."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select, update
+
+from tests.helpers.workers import run_async
+from training_data_studio.core.config import Settings
+from training_data_studio.core.db import Database
+from training_data_studio.generation import schemas, service
+from training_data_studio.generation.runner import Runtime, build_runtime
+from training_data_studio.generation.tasks import ProcrastinateQueue
+from training_data_studio.jobs import make_app, run_worker_async
+from training_data_studio.models import (
+    GenerationAttempt,
+    GenerationJob,
+    GenerationJobEvent,
+    GenerationJobItem,
+    ResponseBreakdown,
+    TrainingConversation,
+    TrainingTurn,
+)
+from training_data_studio.plan.seed import seed_default_data
+from training_data_studio.testing.fake_anthropic import FakeAnthropic
+from training_data_studio.testing.fake_llm import FakeConfig
+
+US_TRAIN_003_STEPS = [
+    "preparing_prompt",
+    "calling_model",
+    "processing_response",
+    "parsing_structure",
+    "saving_turns",
+    "emotional_context",
+    "response_strategies",
+    "analyzing_sentences",
+    "quality_metrics",
+    "complete",
+]
+
+
+@pytest.fixture
+def seeded(database: Database) -> Database:
+    with database.session_scope() as s:
+        seed_default_data(s, user="dana")
+        # Keep the run small and deterministic: the upstream seeds (1-10) are not imported here.
+        s.execute(
+            update(TrainingConversation)
+            .where(TrainingConversation.conversation_number <= 10)
+            .values(generation_status="approved")
+        )
+    return database
+
+
+def _fake(config: FakeConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    with FakeAnthropic(config) as fake:
+        monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
+        yield fake
+
+
+@pytest.fixture
+def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
+    yield from _fake(FakeConfig(latency_seconds=0.05), monkeypatch)
+
+
+def _settings(**extra: Any) -> Settings:
+    return Settings(ANTHROPIC_API_KEY="test-key", TDS_ANTHROPIC_MODEL="claude-sonnet-4-6", **extra)  # type: ignore[call-arg]
+
+
+def _start_job(database: Database, job_type: schemas.JobType, idents: list[str] | None, **options: Any) -> uuid.UUID:
+    app = make_app(database.target).open()
+    try:
+        with database.session_scope() as s:
+            conversations = (
+                service.remaining_conversations(s) if idents is None else service.resolve_conversations(s, idents)
+            )
+            job = service.create_job(
+                s,
+                job_type=job_type,
+                conversations=conversations,
+                options=schemas.JobOptions(**options),
+                user="dana",
+                provider="anthropic",
+                model="claude-sonnet-4-6",
+            )
+            service.enqueue_job(s, ProcrastinateQueue(app), job)
+            return job.id
+    finally:
+        app.close()
+
+
+def _work(database: Database, settings: Settings, *, concurrency: int = 4) -> Runtime:
+    """Run a worker until the queue is empty."""
+
+    async def run() -> Runtime:
+        app = make_app(database.target)
+        async with app.open_async():
+            runtime = build_runtime(database, settings, app)
+            try:
+                await run_worker_async(app, runtime, concurrency=concurrency, wait=False)
+            finally:
+                await runtime.aclose()
+            return runtime
+
+    return run_async(run())
+
+
+def test_a_batch_is_generated_checked_and_saved(seeded: Database, fake: FakeAnthropic) -> None:
+    job_id = _start_job(seeded, "batch", ["11", "12", "51"])
+    _work(seeded, _settings())
+
+    with seeded.session_scope() as s:
+        job = s.get(GenerationJob, job_id)
+        assert job is not None
+        errors = s.scalars(select(GenerationJobItem.error).where(GenerationJobItem.job_id == job_id)).all()
+        assert (job.status, job.completed_conversations, job.failed_conversations) == ("completed", 3, 0), errors
+        assert job.total_api_calls == 3
+        assert job.total_cost_cents > 0
+        rows = s.scalars(
+            select(TrainingConversation).where(TrainingConversation.conversation_number.in_([11, 12, 51]))
+        ).all()
+        for row in rows:
+            assert row.generation_status == "generated"
+            assert row.generation_model == "claude-sonnet-4-6"
+            assert row.turn_count == row.turn_count_target
+            assert row.input_tokens
+            assert row.output_tokens
+            assert row.template_version == 1
+        turns = s.scalar(
+            select(func.count()).select_from(TrainingTurn).where(TrainingTurn.conversation_id.in_([r.id for r in rows]))
+        )
+        assert turns == sum(r.turn_count for r in rows)
+        sentences = s.scalar(select(func.count()).select_from(ResponseBreakdown))
+        assert sentences
+        assert sentences > turns
+        steps = s.scalars(
+            select(GenerationJobEvent.step)
+            .where(GenerationJobEvent.job_id == job_id, GenerationJobEvent.conversation_number == 11)
+            .order_by(GenerationJobEvent.id)
+        ).all()
+        assert steps == US_TRAIN_003_STEPS
+        attempts = s.scalars(select(GenerationAttempt).where(GenerationAttempt.outcome == "accepted")).all()
+        assert len(attempts) == 3
+        assert all(a.raw_reply and '"tool_use"' in a.raw_reply for a in attempts)
+    assert fake.counters.calls == 3
+
+
+def test_invalid_output_gets_one_repair_then_fails_cleanly(seeded: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    for fake in _fake(FakeConfig(script=["invalid", "invalid"]), monkeypatch):
+        job_id = _start_job(seeded, "single", ["11"])
+        _work(seeded, _settings())
+        assert fake.counters.calls == 2
+    with seeded.session_scope() as s:
+        row = s.scalars(select(TrainingConversation).where(TrainingConversation.conversation_number == 11)).one()
+        assert row.generation_status == "failed"
+        assert row.generation_error
+        assert (
+            s.scalar(select(func.count()).select_from(TrainingTurn).where(TrainingTurn.conversation_id == row.id)) == 0
+        )
+        attempts = s.scalars(select(GenerationAttempt).order_by(GenerationAttempt.attempt)).all()
+        assert [(a.kind, a.outcome) for a in attempts] == [("generate", "invalid"), ("repair", "invalid")]
+        assert all(a.raw_reply for a in attempts)
+        item = s.scalars(select(GenerationJobItem).where(GenerationJobItem.job_id == job_id)).one()
+        assert item.status == "failed"
+
+
+def test_truncated_then_valid_is_repaired_and_saved(seeded: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    for fake in _fake(FakeConfig(script=["dangling_escape", "ok"]), monkeypatch):
+        _start_job(seeded, "single", ["12"])
+        _work(seeded, _settings())
+        assert fake.counters.calls == 2
+    with seeded.session_scope() as s:
+        row = s.scalars(select(TrainingConversation).where(TrainingConversation.conversation_number == 12)).one()
+        assert row.generation_status == "generated"
+
+
+def test_two_workers_and_two_process_all_clicks_generate_each_conversation_once(
+    seeded: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with seeded.session_scope() as s:
+        # A small plan: only 6 conversations remain planned.
+        s.execute(
+            update(TrainingConversation)
+            .where(TrainingConversation.conversation_number > 16, TrainingConversation.conversation_number <= 100)
+            .values(generation_status="approved")
+        )
+    for fake in _fake(FakeConfig(latency_seconds=0.1), monkeypatch):
+        first = _start_job(seeded, "process_all", None)
+        # The second click finds everything already queued.
+        with pytest.raises(Exception, match="already queued"):
+            _start_job(seeded, "process_all", None)
+        # And a batch job made before the first one ran, holding the same rows, is refused too.
+
+        async def two_workers() -> None:
+            await asyncio.gather(
+                asyncio.to_thread(_work, seeded, _settings(), concurrency=3),
+                asyncio.to_thread(_work, seeded, _settings(), concurrency=3),
+            )
+
+        run_async(two_workers())
+        assert fake.counters.calls == 6
+    with seeded.session_scope() as s:
+        generated = s.scalars(
+            select(TrainingConversation.conversation_number).where(
+                TrainingConversation.generation_status == "generated"
+            )
+        ).all()
+        assert sorted(generated) == [11, 12, 13, 14, 15, 16]
+        job = s.get(GenerationJob, first)
+        assert job is not None
+        assert job.status == "completed"
