@@ -1,0 +1,274 @@
+"""Training-set export: select conversations, split them, write one format, the manifest, then check it.
+
+Conversations are read from the database: each one's turns are the ``source_json`` of its
+``training_turns`` rows in turn order (the turn in the seed format), parsed with the document model.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..conversations.document import TrainingPair, document_errors
+from ..core.errors import AppError, NotFoundError
+from ..models import ConversationTemplate, TrainingConversation, TrainingTurn
+from . import split
+from .formats import (
+    Example,
+    ExportConversation,
+    annotated,
+    build_examples,
+    chat_jsonl,
+    dumps_document,
+    example_tokens,
+    sharegpt,
+)
+from .manifest import MANIFEST_NAME, build_manifest, file_entry, read_manifest, split_counts, write_manifest
+from .schemas import CheckResult, ExportFormat, ExportManifest, ExportOptions, SplitCounts
+from .validate import DATASET_INFO, validate_export
+
+DEFAULT_EXPORTS_DIR = Path(".data/exports")
+SPLITS = ("train", "validation")
+# Server-side folders are named by the first characters of the export id (a sha256).
+EXPORT_ID_PREFIX = 16
+EXPORT_FOLDER_PATTERN = re.compile(r"^[0-9a-f]{16}$")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    directory: Path
+    manifest: ExportManifest
+    check: CheckResult
+
+
+def _selection_text(options: ExportOptions) -> str:
+    parts = [f"status {', '.join(options.statuses)}"]
+    if options.tiers:
+        parts.append(f"tier {', '.join(options.tiers)}")
+    if options.personas:
+        parts.append(f"persona {', '.join(options.personas)}")
+    return "; ".join(parts)
+
+
+def load_conversations(*, session: Session, options: ExportOptions) -> list[ExportConversation]:
+    """The selected conversations with their turns, ordered by conversation number."""
+    c = TrainingConversation
+    stmt = (
+        select(
+            c.id,
+            c.conversation_id,
+            c.conversation_number,
+            c.persona_type,
+            c.tier,
+            c.generation_status,
+            c.is_seed_example,
+            c.template_version,
+            c.generation_model,
+            c.source_envelope,
+            ConversationTemplate.template_id.label("template_key"),
+        )
+        .outerjoin(ConversationTemplate, ConversationTemplate.id == c.template_id)
+        .where(c.generation_status.in_(options.statuses))
+        .order_by(c.conversation_number)
+    )
+    if options.tiers:
+        stmt = stmt.where(c.tier.in_(options.tiers))
+    if options.personas:
+        stmt = stmt.where(c.persona_type.in_(options.personas))
+    rows = session.execute(stmt).all()
+    if not rows:
+        raise AppError(
+            "export_empty", f"No conversations match the selection ({_selection_text(options)}).", status=422
+        )
+
+    turns: dict[uuid.UUID, list[TrainingPair]] = defaultdict(list)
+    turn_rows = session.execute(
+        select(TrainingTurn.conversation_id, TrainingTurn.turn_number, TrainingTurn.source_json)
+        .where(TrainingTurn.conversation_id.in_([row.id for row in rows]))
+        .order_by(TrainingTurn.conversation_id, TrainingTurn.turn_number)
+    )
+    labels = {row.id: row.conversation_id for row in rows}
+    for conversation_uuid, turn_number, source in turn_rows:
+        try:
+            turns[conversation_uuid].append(TrainingPair.model_validate(source))
+        except ValidationError as exc:
+            first = document_errors(exc)[0]
+            raise AppError(
+                "export_invalid_turn",
+                f"Conversation {labels[conversation_uuid]}, turn {turn_number}: the stored turn is not a valid "
+                f"training pair ({first.path}: {first.message}). Fix or re-import it, or leave it out.",
+                status=422,
+            ) from exc
+
+    conversations = []
+    for row in rows:
+        pairs = turns.get(row.id, [])
+        if not pairs:
+            raise AppError(
+                "export_no_turns",
+                f"Conversation {row.conversation_id} is '{row.generation_status}' but has no turns; "
+                "generate or import it first, or leave it out of the selection.",
+                status=422,
+            )
+        conversations.append(
+            ExportConversation(
+                conversation_id=row.conversation_id,
+                conversation_number=row.conversation_number,
+                persona_type=row.persona_type,
+                tier=row.tier,
+                status=row.generation_status,
+                is_seed_example=row.is_seed_example,
+                template_id=row.template_key,
+                template_version=row.template_version,
+                generation_model=row.generation_model,
+                envelope=dict(row.source_envelope or {}),
+                pairs=pairs,
+            )
+        )
+    return conversations
+
+
+def split_conversations(
+    conversations: list[ExportConversation], *, seed: int, fraction: float
+) -> dict[str, list[ExportConversation]]:
+    chosen = split.validation_ids(
+        ((c.conversation_id, split.stratum(c.persona_type, c.tier)) for c in conversations),
+        seed=seed,
+        fraction=fraction,
+    )
+    return {
+        "train": [c for c in conversations if c.conversation_id not in chosen],
+        "validation": [c for c in conversations if c.conversation_id in chosen],
+    }
+
+
+def _write(path: Path, text: str) -> None:
+    path.write_bytes(text.encode("utf-8"))  # bytes: "\n" stays "\n" on every platform
+
+
+def write_export(conversations: list[ExportConversation], options: ExportOptions, directory: Path) -> ExportManifest:
+    """Write the split files, dataset_info.json (chat formats) and manifest.json into ``directory``."""
+    directory.mkdir(parents=True, exist_ok=True)
+    # Records follow the conversation number (then id), whatever order the caller passed them in.
+    conversations = sorted(conversations, key=lambda c: (c.conversation_number, c.conversation_id))
+    parts = split_conversations(conversations, seed=options.seed, fraction=options.val_fraction)
+    files = {}
+    splits: dict[str, SplitCounts] = {}
+    largest = 0
+    dataset_info = {}
+    for name in SPLITS:
+        members = parts[name]
+        if options.format is ExportFormat.ANNOTATED:
+            file_name = f"{name}.{annotated.EXTENSION}"
+            _write(directory / file_name, annotated.render(members))
+            records = len(members)
+            for conversation in members:
+                contents = [conversation.pairs[0].system_prompt]
+                for pair in conversation.pairs:
+                    contents += [pair.current_user_input, pair.target_response]
+                largest = max(largest, example_tokens(contents))
+        else:
+            module = chat_jsonl if options.format is ExportFormat.CHAT_JSONL else sharegpt
+            examples: list[Example] = [
+                example for c in members for example in build_examples(c, options.mode, options.weights)
+            ]
+            file_name = f"{name}.{module.EXTENSION}"
+            _write(directory / file_name, module.render(examples))
+            records = len(examples)
+            for example in examples:
+                largest = max(largest, example_tokens([m.content for m in example.messages]))
+            if examples:
+                dataset_info[f"{options.dataset_name}_{name}"] = module.dataset_info_entry(file_name)
+        files[file_name] = file_entry(directory / file_name, records)
+        splits[name] = split_counts(members, records)
+    if dataset_info:
+        _write(directory / DATASET_INFO, dumps_document(dataset_info))
+        files[DATASET_INFO] = file_entry(directory / DATASET_INFO, 0)
+    manifest = build_manifest(
+        export_format=options.format,
+        options=options.manifest_options(),
+        files=files,
+        splits=splits,
+        conversations=conversations,
+        max_tokens=options.max_tokens,
+        largest_example=largest,
+    )
+    write_manifest(directory, manifest)
+    return manifest
+
+
+def export_training_set(*, session: Session, options: ExportOptions, directory: Path) -> ExportResult:
+    """Export the selection into ``directory`` (the CLI's --out), then check what was written."""
+    conversations = load_conversations(session=session, options=options)
+    manifest = write_export(conversations, options, directory)
+    return ExportResult(directory, manifest, validate_export(directory, max_tokens=options.max_tokens))
+
+
+def export_to_store(*, session: Session, options: ExportOptions, root: Path) -> ExportResult:
+    """Export into ``root/<export id prefix>/`` (the API's server-side store).
+
+    The files are written to a scratch folder first and moved in place only when the check passes, so
+    the store only ever holds complete, valid exports; exporting the same selection again finds the
+    same folder.
+    """
+    conversations = load_conversations(session=session, options=options)
+    root.mkdir(parents=True, exist_ok=True)
+    scratch = root / f".incoming-{uuid.uuid4().hex}"
+    try:
+        manifest = write_export(conversations, options, scratch)
+        check = validate_export(scratch, max_tokens=options.max_tokens)
+        if not check.ok:
+            raise AppError(
+                "export_check_failed",
+                f"The export failed its checks ({len(check.errors)} problems); first: {check.errors[0]}",
+                status=422,
+                fields={f"problem_{i + 1}": error for i, error in enumerate(check.errors[:10])},
+            )
+        target = root / manifest.export_id[:EXPORT_ID_PREFIX]
+        if not target.exists():
+            try:
+                scratch.rename(target)
+            except OSError:
+                if not (target / MANIFEST_NAME).is_file():  # not a concurrent twin of this export
+                    raise
+        return ExportResult(target, manifest, check)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def stored_export(root: Path, export_id: str) -> tuple[Path, ExportManifest]:
+    """A stored export's folder and manifest; ``export_id`` is the folder name (or the full id)."""
+    folder_name = export_id[:EXPORT_ID_PREFIX].lower()
+    if not EXPORT_FOLDER_PATTERN.fullmatch(folder_name):
+        raise NotFoundError("Export", export_id)
+    directory = root / folder_name
+    if not (directory / MANIFEST_NAME).is_file():
+        raise NotFoundError("Export", export_id)
+    manifest = read_manifest(directory)
+    if not manifest.export_id.startswith(export_id.lower()):
+        raise NotFoundError("Export", export_id)
+    return directory, manifest
+
+
+def stored_file(root: Path, export_id: str, name: str) -> Path:
+    """The path of one file of a stored export; only names the manifest lists (or the manifest) exist."""
+    directory, manifest = stored_export(root, export_id)
+    if name != MANIFEST_NAME and name not in manifest.files:
+        raise NotFoundError("Export file", name)
+    return directory / name
+
+
+def persona_types(*, session: Session) -> list[str]:
+    """The persona types present in the dataset, for the export form."""
+    rows = session.execute(
+        select(TrainingConversation.persona_type).distinct().order_by(TrainingConversation.persona_type)
+    )
+    return [persona for (persona,) in rows]

@@ -1,0 +1,1 @@
+"""The template manager: generation prompt templates with versions, validation and previews."""
