@@ -9,9 +9,20 @@ from pathlib import Path
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
+from .conversations import api as conversations_api
+from .conversations import pages as conversations_pages
 from .core.config import Settings, get_settings
 from .core.db import Database
 from .core.errors import install_error_handlers
+from .exports import api as exports_api
+from .exports import pages as exports_pages
+from .generation import api as generation_api
+from .generation.tasks import ProcrastinateQueue
+from .imports import api as imports_api
+from .jobs import make_app
+from .prompt_templates import api as prompt_templates_api
+from .prompt_templates import pages as prompt_templates_pages
+from .quality import api as quality_api
 from .system import api as system_api
 from .system import pages as system_pages
 from .web import pages as web_pages
@@ -26,9 +37,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         owned = database is None
         app.state.database = database or Database.connect(settings)
+        # The web process only defers and cancels tasks; workers run them.
+        queue_app = make_app(app.state.database.target).open()
+        app.state.job_queue = ProcrastinateQueue(queue_app)
         try:
             yield
         finally:
+            queue_app.close()
             if owned:
                 app.state.database.dispose()
 
@@ -43,6 +58,14 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
         app.state.database = database
     install_error_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
-    for router in (system_api.router, system_pages.router, web_pages.router):
+    for router in (generation_api.router, system_api.router, system_pages.router, web_pages.router):
         app.include_router(router)
+    app.include_router(imports_api.router)
+    app.include_router(conversations_api.router)
+    app.include_router(conversations_pages.router)
+    app.include_router(prompt_templates_api.router)
+    app.include_router(prompt_templates_pages.router)
+    app.include_router(exports_api.router)
+    app.include_router(exports_pages.router)
+    app.include_router(quality_api.router)
     return app

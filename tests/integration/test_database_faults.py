@@ -95,7 +95,10 @@ def test_a_data_directory_left_by_a_crashed_run_recovers_with_its_data(tmp_path:
     result = run_tds("db", "verify", env=env)
     assert result.returncode == 0, result.stderr
     uri = start_embedded(data_dir)
-    with psycopg.connect(uri) as conn:
-        assert conn.execute(
-            "SELECT template_prompt FROM conversation_templates WHERE template_id = 'survivor'"
-        ).fetchone() == ("kept",)
+    try:
+        with psycopg.connect(uri) as conn:
+            row = conn.execute("SELECT template_prompt FROM conversation_templates WHERE template_id = 'survivor'")
+            assert row.fetchone() == ("kept",)
+    finally:
+        # This process holds the handle that kept the server running: stop it so nothing is left behind.
+        os.kill(int((data_dir / "postmaster.pid").read_text().splitlines()[0]), signal.SIGTERM)

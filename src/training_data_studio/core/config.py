@@ -34,11 +34,19 @@ class Settings(BaseSettings):
     supabase_jwt_secret: SecretStr | None = Field(default=None, validation_alias="SUPABASE_JWT_SECRET")
 
     anthropic_api_key: SecretStr | None = Field(default=None, validation_alias="ANTHROPIC_API_KEY")
-    anthropic_model: str = Field(default="claude-sonnet-4-5", validation_alias="TDS_ANTHROPIC_MODEL")
+    anthropic_model: str = Field(default="claude-sonnet-4-6", validation_alias="TDS_ANTHROPIC_MODEL")
     openai_base_url: str | None = Field(default=None, validation_alias="TDS_OPENAI_BASE_URL")
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="TDS_OPENAI_API_KEY")
     openai_model: str | None = Field(default=None, validation_alias="TDS_OPENAI_MODEL")
+    # Per worker process; the provider's rate-limit budgets and 429 pauses are shared by all workers anyway.
     max_calls_in_flight: int = Field(default=8, ge=1, le=64, validation_alias="TDS_MAX_CALLS_IN_FLIGHT")
+    # Optional cap across every worker on every machine (advisory-lock slots in Postgres); unset = no cap.
+    max_calls_in_flight_total: int | None = Field(
+        default=None, ge=1, le=1024, validation_alias="TDS_MAX_CALLS_IN_FLIGHT_TOTAL"
+    )
+
+    # How long economy mode waits between checks of a Message Batch (batches take minutes to hours).
+    batch_poll_seconds: float = Field(default=60.0, ge=0.5, le=3600, validation_alias="TDS_BATCH_POLL_SECONDS")
 
     smtp_url: SecretStr | None = Field(default=None, validation_alias="SMTP_URL")
     smtp_from: str = Field(default="training-data-studio@localhost", validation_alias="SMTP_FROM")

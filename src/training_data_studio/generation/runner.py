@@ -173,7 +173,42 @@ def fail_unconfigured(runtime: Runtime, item_id: uuid.UUID) -> None:
         service.refresh_job_totals(session, item.job_id)
 
 
-def prepare(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
+def prompt_parts(
+    session: Session, conversation: TrainingConversation
+) -> tuple[ConversationTemplate, PlanRow, BuiltPrompt, dict[str, Any]]:
+    """Template, plan facts, prompt and consultant profile for one conversation (PromptError if impossible)."""
+    template = _template_for(session, conversation)
+    plan_row = plan_row_of(conversation)
+    examples = pick_examples(_example_candidates(session, conversation.id), plan_row)
+    prompt = build_prompt(template, plan_row, [e.document for e in examples])
+    return template, plan_row, prompt, _consultant_profile(examples)
+
+
+def prepared_again(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
+    """The Prepared of an item already claimed and running (a batch result arriving later)."""
+    with runtime.database.session_scope() as session:
+        item = session.get(GenerationJobItem, item_id)
+        if item is None or item.status != "running":
+            return None
+        conversation = session.get(TrainingConversation, item.conversation_id)
+        assert conversation is not None
+        template, plan_row, prompt, profile = prompt_parts(session, conversation)
+        return Prepared(
+            item_id=item.id,
+            job_id=item.job_id,
+            conversation_row_id=conversation.id,
+            conversation_number=conversation.conversation_number,
+            plan_row=plan_row,
+            prompt=prompt,
+            template_row_id=template.id,
+            template_version=template.version,
+            started=item.started_at or datetime.now(UTC),
+            consultant_profile=profile,
+        )
+
+
+def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Prepared | None:
+    """Claim the item's conversation and build its prompt; None when there is nothing (more) to do."""
     assert runtime.provider is not None
     with runtime.database.session_scope() as session:
         item = session.get(GenerationJobItem, item_id, with_for_update=True)
@@ -191,11 +226,7 @@ def prepare(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
         assert conversation is not None
         number = conversation.conversation_number
         try:
-            template = _template_for(session, conversation)
-            plan_row = plan_row_of(conversation)
-            examples = pick_examples(_example_candidates(session, conversation.id), plan_row)
-            prompt = build_prompt(template, plan_row, [e.document for e in examples])
-            profile = _consultant_profile(examples)
+            template, plan_row, prompt, profile = prompt_parts(session, conversation)
         except PromptError as exc:
             _finish_item(session, item, "failed", error=exc.message)
             service.record_event(
@@ -209,7 +240,7 @@ def prepare(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
             )
             service.refresh_job_totals(session, job.id)
             return None
-        if job.budget_cents is not None:
+        if job.budget_cents is not None and not batch:  # a batch checks its whole budget before submitting
             expected = estimate(prompt, runtime.provider.model).cost_high_cents
             if job.total_cost_cents + expected > job.budget_cents:
                 reason = (
@@ -264,7 +295,7 @@ def prepare(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
             session,
             job.id,
             step="calling_model",
-            message=f"Calling {label} API…",
+            message="Adding to the Message Batch…" if batch else f"Calling {label} API…",
             item_id=item.id,
             conversation_number=number,
             data={"model": runtime.provider.model},

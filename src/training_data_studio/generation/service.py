@@ -40,6 +40,8 @@ class JobQueue(Protocol):
     """What the service needs from the task queue."""
 
     def enqueue(self, items: Sequence[GenerationJobItem]) -> dict[uuid.UUID, int]: ...
+    def enqueue_economy(self, job_id: uuid.UUID) -> int: ...
+    def schedule_batch_check(self, job_id: uuid.UUID, seconds: float) -> int: ...
     def cancel_queued(self, queue_job_ids: Sequence[int]) -> None: ...
     def abort_running(self, queue_job_ids: Sequence[int]) -> None: ...
 
@@ -110,6 +112,12 @@ def create_job(
     model: str,
 ) -> GenerationJob:
     """Create a job with one item per conversation, in generation order. Refuses what cannot be generated."""
+    if options.economy and provider != "anthropic":
+        raise AppError(
+            "economy_unavailable",
+            "Economy mode uses Anthropic's Message Batches API: set ANTHROPIC_API_KEY to use it.",
+            status=409,
+        )
     not_planned = [c for c in conversations if c.generation_status != "planned"]
     if not_planned and job_type != "process_all":
         listed = ", ".join(f"#{c.conversation_number} ({c.generation_status})" for c in not_planned[:10])
@@ -188,7 +196,11 @@ def record_event(
 
 
 def enqueue_job(session: Session, queue: JobQueue, job: GenerationJob) -> None:
-    """Hand every queued item to the task queue and remember the queue's job ids."""
+    """Hand every queued item to the task queue and remember the queue's job ids (economy mode: one task
+    submits the whole job as a Message Batch)."""
+    if (job.options or {}).get("economy"):
+        queue.enqueue_economy(job.id)
+        return
     items = job_items(session, job.id, statuses=["queued"])
     queue_ids = queue.enqueue(items)
     for item in items:
@@ -242,6 +254,10 @@ def cancel_job(session: Session, queue: JobQueue, job_id: uuid.UUID) -> Generati
     queue.abort_running([i.procrastinate_job_id for i in running if i.procrastinate_job_id is not None])
     for item in waiting:
         item.status = "cancelled"
+    for item in running:
+        if item.procrastinate_job_id is None:  # waiting in a Message Batch: its result will be ignored
+            release_conversation(session, item.conversation_id, failed=False, error=None)
+            item.status = "cancelled"
     job.status = "cancelled"
     job.completed_at = datetime.now(UTC)
     record_event(session, job_id, step="cancelled", message="Cancelled by the user.", level="warning")

@@ -16,6 +16,7 @@ log = logging.getLogger(__name__)
 QUEUE = "generation"
 # The task's name once jobs.py has added this blueprint under the "generation" namespace.
 GENERATE_TASK = "generation:generate_item"
+ECONOMY_TASK = "generation:check_economy_job"
 
 
 async def generate_item(context: procrastinate.JobContext, item_id: str) -> None:
@@ -26,11 +27,21 @@ async def generate_item(context: procrastinate.JobContext, item_id: str) -> None
     await run_item(runtime, uuid.UUID(item_id))
 
 
+async def check_economy_job(context: procrastinate.JobContext, job_id: str) -> None:
+    """Submit an economy job's Message Batch, or collect its results when it has ended."""
+    from .batches import run_economy_job
+    from .runner import Runtime
+
+    runtime: Runtime = context.additional_context["runtime"]
+    await run_economy_job(runtime, uuid.UUID(job_id))
+
+
 def make_blueprint() -> procrastinate.Blueprint:
     """A fresh blueprint per app: Procrastinate binds a blueprint's tasks to the first app that adds them,
     and a process may hold several apps (the web server's and a worker's, or tests')."""
     blueprint = procrastinate.Blueprint()
     blueprint.task(name="generate_item", queue=QUEUE, pass_context=True)(generate_item)
+    blueprint.task(name="check_economy_job", queue=QUEUE, pass_context=True)(check_economy_job)
     return blueprint
 
 
@@ -47,6 +58,13 @@ class ProcrastinateQueue:
             # Higher priority runs first: earlier positions (Tier 1 before 2 before 3) go first.
             ids[item.id] = task.configure(priority=-item.position).defer(item_id=str(item.id))
         return ids
+
+    def enqueue_economy(self, job_id: uuid.UUID) -> int:
+        return self.app.tasks[ECONOMY_TASK].defer(job_id=str(job_id))
+
+    def schedule_batch_check(self, job_id: uuid.UUID, seconds: float) -> int:
+        task = self.app.tasks[ECONOMY_TASK]
+        return task.configure(schedule_in={"seconds": max(1, round(seconds))}).defer(job_id=str(job_id))
 
     def cancel_queued(self, queue_job_ids: Sequence[int]) -> None:
         for job_id in queue_job_ids:

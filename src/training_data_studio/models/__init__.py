@@ -10,14 +10,23 @@ from .conversation import (
     TrainingConversation,
     TrainingTurn,
 )
+from .generation import GenerationAttempt, GenerationJobEvent, GenerationJobItem, ProviderRateState
+from .import_run import ImportRun, ImportRunItem
 from .job import GenerationJob
-from .template import ConversationTemplate
+from .template import ConversationTemplate, ConversationTemplateVersion
 
 __all__ = [
     "Base",
     "ConversationTemplate",
+    "ConversationTemplateVersion",
     "EmotionalContext",
+    "GenerationAttempt",
     "GenerationJob",
+    "GenerationJobEvent",
+    "GenerationJobItem",
+    "ImportRun",
+    "ImportRunItem",
+    "ProviderRateState",
     "QualityMetrics",
     "ResponseBreakdown",
     "ResponseStrategy",

@@ -72,6 +72,7 @@ class TrainingConversation(Base):
     review_date: Mapped[datetime | None]
     reviewed_by: Mapped[str | None]
     source_envelope: Mapped[dict[str, Any] | None]
+    import_run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_runs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
     created_by: Mapped[str | None]
@@ -100,7 +101,7 @@ class TrainingTurn(Base):
     positive_indicators: Mapped[list[Any] | None]
     neutral_indicators: Mapped[list[Any] | None]
     negative_indicators: Mapped[list[Any] | None]
-    difficulty_level: Mapped[str | None] = mapped_column(String(50))
+    difficulty_level: Mapped[str | None]
     key_learning_objective: Mapped[str | None]
     demonstrates_skills: Mapped[list[Any] | None]
     emotional_progression_target: Mapped[str | None]

@@ -4,7 +4,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, created_at, updated_at, uuid_pk
@@ -36,3 +36,23 @@ class ConversationTemplate(Base):
     updated_at: Mapped[datetime] = updated_at()
     created_by: Mapped[str | None]
     updated_by: Mapped[str | None]
+
+
+class ConversationTemplateVersion(Base):
+    """One saved version of a template's text: written when a template is loaded and on every edit."""
+
+    __tablename__ = "conversation_template_versions"
+    __table_args__ = (
+        UniqueConstraint("template_id", "version", name="conversation_template_versions_template_version_key"),
+    )
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    template_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversation_templates.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    template_name: Mapped[str] = mapped_column(String(200))
+    template_prompt: Mapped[str]
+    template_instructions: Mapped[str | None]
+    quality_requirements: Mapped[dict[str, Any] | None]
+    created_at: Mapped[datetime] = created_at()
+    created_by: Mapped[str | None]
+    change_note: Mapped[str | None]

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 import csv
 import json
+import uuid
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
-from ..models import ConversationTemplate, TrainingConversation
+from ..models import ConversationTemplate, ConversationTemplateVersion, TrainingConversation
 
 DATA_DIR = Path(__file__).resolve().parents[3] / "data"
 PLAN_FILE = DATA_DIR / "plan.csv"
@@ -76,7 +77,42 @@ def load_templates(session: Session, templates: list[dict[str, Any]], *, user: s
         .on_conflict_do_nothing(index_elements=["template_id"])
         .returning(ConversationTemplate.id)
     )
-    return len(session.execute(stmt).all())
+    inserted = [row.id for row in session.execute(stmt)]
+    if inserted:
+        record_current_versions(session, inserted)
+    return len(inserted)
+
+
+def record_current_versions(session: Session, template_ids: list[uuid.UUID]) -> None:
+    """Record each template's current text as its current version (the template manager's history)."""
+    source = select(
+        ConversationTemplate.id,
+        ConversationTemplate.version,
+        ConversationTemplate.template_name,
+        ConversationTemplate.template_prompt,
+        ConversationTemplate.template_instructions,
+        ConversationTemplate.quality_requirements,
+        ConversationTemplate.created_by,
+        literal("Loaded from the shipped templates"),
+    ).where(ConversationTemplate.id.in_(template_ids))
+    stmt = (
+        insert(ConversationTemplateVersion)
+        .from_select(
+            [
+                "template_id",
+                "version",
+                "template_name",
+                "template_prompt",
+                "template_instructions",
+                "quality_requirements",
+                "created_by",
+                "change_note",
+            ],
+            source,
+        )
+        .on_conflict_do_nothing(index_elements=["template_id", "version"])
+    )
+    session.execute(stmt)
 
 
 def load_plan(session: Session, rows: list[PlanRow], *, user: str) -> int:

@@ -12,7 +12,6 @@ router = APIRouter(tags=["pages"], include_in_schema=False)
 PENDING_SCREENS = {
     "/jobs": ("Jobs", "Generation jobs with live progress, pause, resume and cancel."),
     "/quality": ("Quality", "Quality metrics, validation summary and review actions."),
-    "/templates": ("Templates", "The prompt templates used for generation, with versions and previews."),
 }
 
 

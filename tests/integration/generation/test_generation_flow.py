@@ -4,6 +4,7 @@ over real HTTP to the fake server, and every write checked in the database."""
 from __future__ import annotations
 
 import asyncio
+import socket
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -215,3 +216,47 @@ def test_two_workers_and_two_process_all_clicks_generate_each_conversation_once(
         job = s.get(GenerationJob, first)
         assert job is not None
         assert job.status == "completed"
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.messages: list[Any] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        self.messages.append(envelope)
+        return "250 OK"
+
+
+def test_completion_email_goes_to_a_real_smtp_server(seeded: Database, fake: FakeAnthropic) -> None:
+    from aiosmtpd.controller import Controller
+
+    inbox = _Inbox()
+    with socket.socket() as probe:  # aiosmtpd checks readiness by connecting, so it needs a real port
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        job_id = _start_job(seeded, "batch", ["11", "12"], notify_email="dana@example.com")
+        _work(seeded, _settings(SMTP_URL=f"smtp://127.0.0.1:{port}"))
+    finally:
+        controller.stop()
+    assert len(inbox.messages) == 1
+    envelope = inbox.messages[0]
+    assert envelope.rcpt_tos == ["dana@example.com"]
+    body = envelope.content.decode()
+    assert "Subject: Generation job completed: 2 of 2" in body
+    assert "Generated: 2" in body
+    with seeded.session_scope() as s:
+        steps = s.scalars(select(GenerationJobEvent.step).where(GenerationJobEvent.job_id == job_id)).all()
+    assert "email_sent" in steps
+
+
+def test_without_smtp_the_email_is_skipped_with_the_reason(seeded: Database, fake: FakeAnthropic) -> None:
+    job_id = _start_job(seeded, "single", ["11"], notify_email="dana@example.com")
+    _work(seeded, _settings())
+    with seeded.session_scope() as s:
+        events = s.scalars(select(GenerationJobEvent).where(GenerationJobEvent.job_id == job_id)).all()
+    skipped = [e for e in events if e.step == "email_skipped"]
+    assert len(skipped) == 1
+    assert "SMTP_URL" in skipped[0].message

@@ -39,6 +39,17 @@ class RecordingQueue:
             self.next_id += 1
         return ids
 
+    def enqueue_economy(self, job_id: uuid.UUID) -> int:
+        self.deferred.append(job_id)
+        return self._next()
+
+    def schedule_batch_check(self, job_id: uuid.UUID, seconds: float) -> int:
+        return self._next()
+
+    def _next(self) -> int:
+        self.next_id += 1
+        return self.next_id - 1
+
     def cancel_queued(self, queue_job_ids: Sequence[int]) -> None:
         self.cancelled.extend(queue_job_ids)
 

@@ -1,0 +1,99 @@
+"""HTML routes for conversations: the Matrix (`/`) and a conversation's detail, full page or slide-over."""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from ..core.deps import SessionDep, UserDep
+from ..core.templating import templates
+from . import service
+from .schemas import (
+    PAGE_SIZES,
+    QUALITY_MAX,
+    QUALITY_MIN,
+    STATUS_LABELS,
+    TIER_LABELS,
+    ConversationFilters,
+    StatusChange,
+)
+
+router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+def _renders_block(request: Request) -> bool:
+    """An HTMX swap gets the page's block alone; a history restore (back/forward cache miss) the whole page."""
+    headers = request.headers
+    return (
+        headers.get("hx-request") == "true"
+        and headers.get("hx-boosted") != "true"
+        and headers.get("hx-history-restore-request") != "true"
+    )
+
+
+def _display_context() -> dict[str, Any]:
+    return {
+        "tier_labels": TIER_LABELS,
+        "status_labels": STATUS_LABELS,
+        "page_sizes": PAGE_SIZES,
+        "quality_bounds": (QUALITY_MIN, QUALITY_MAX),
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def matrix_page(request: Request, session: SessionDep, filters: Annotated[ConversationFilters, Query()]) -> Response:
+    """The Matrix: every conversation, filtered, sorted and paginated from the URL's query string."""
+    page = service.list_conversations(session=session, filters=filters)
+    partial = _renders_block(request)
+    context: dict[str, Any] = {"page": page, "filters": filters, **_display_context()}
+    if not partial:
+        context["options"] = service.filter_options(session=session)
+    response = templates.TemplateResponse(
+        request, "matrix.html", context, block_name="matrix_results" if partial else None
+    )
+    if partial:
+        # The form sends every field, empty ones too; the address bar gets the short, canonical URL instead.
+        response.headers["HX-Push-Url"] = filters.url("/")
+    return response
+
+
+def _detail_response(request: Request, session: SessionDep, ident: str, *, status_code: int = 200) -> Response:
+    detail = service.get_conversation_detail(session=session, ident=ident)
+    partial = _renders_block(request)
+    # The same block fills the Matrix's slide-over (which adds a close button) or stands on its own page.
+    panel = partial and request.headers.get("hx-target") == "slide-over"
+    return templates.TemplateResponse(
+        request,
+        "conversation_detail.html",
+        {"c": detail, "detail_json": detail.model_dump_json(indent=2), "panel": panel, **_display_context()},
+        block_name="detail_body" if partial else None,
+        status_code=status_code,
+    )
+
+
+@router.get("/conversations/{ident}", response_class=HTMLResponse)
+def conversation_page(request: Request, session: SessionDep, ident: str) -> Response:
+    """A conversation's detail: the full page, or the slide-over's content for an HTMX request."""
+    return _detail_response(request, session, ident)
+
+
+@router.post("/conversations/{ident}/status", response_class=HTMLResponse)
+def conversation_status_form(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    ident: str,
+    change: Annotated[StatusChange, Form()],
+) -> Response:
+    """Record a review decision from the detail's buttons, then show the updated detail."""
+    result = service.change_status(session=session, ident=ident, change=change, user=user.id)
+    if not _renders_block(request):  # a plain form post (no JavaScript): back to the page, as a GET
+        return RedirectResponse(f"/conversations/{result.conversation_id}", status_code=303)
+    response = _detail_response(request, session, ident)
+    label = STATUS_LABELS.get(result.generation_status, result.generation_status).lower()
+    toast = {"message": f"{result.conversation_id} marked {label}.", "kind": "success"}
+    response.headers["HX-Trigger"] = json.dumps({"showToast": toast})
+    return response
