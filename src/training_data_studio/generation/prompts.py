@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import copy
 import json
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -25,33 +24,18 @@ from ..conversations.document import MAX_TURNS, conversation_json_schema
 from ..core.errors import AppError
 from ..models import ConversationTemplate
 from ..plan.service import PlanRow
+from ..prompt_templates.rendering import (
+    ALLOWED_VARIABLES,
+    TemplateRenderError,
+    check_template,
+    render_template,
+    template_variables,
+)
 from .pricing import cost_cents, price_for
 from .providers.base import GenerationRequest, Usage, estimate_tokens
 
 DEFAULT_CONSULTANT = "Elena Morales, CFP"
 
-# The names data/README.md allows in a template prompt; all but consultant_name come from the plan row.
-ALLOWED_VARIABLES: frozenset[str] = frozenset(
-    {
-        "conversation_id",
-        "conversation_number",
-        "persona_type",
-        "persona_name",
-        "persona_description",
-        "topic_category",
-        "topic_description",
-        "tier",
-        "tier_template",
-        "starting_emotion",
-        "starting_emotion_intensity",
-        "ending_emotion",
-        "ending_emotion_intensity",
-        "emotional_arc_description",
-        "turn_count_target",
-        "consultant_name",
-    }
-)
-_VARIABLE = re.compile(r"\{\{\s*([^{}]*?)\s*\}\}")
 
 # Two examples show the format and the voice without the prefix outgrowing the conversation itself.
 MAX_EXAMPLES = 2
@@ -153,38 +137,34 @@ def plan_variables(plan_row: PlanRow, *, consultant_name: str) -> dict[str, str]
     return values
 
 
-def template_variables(text: str) -> list[str]:
-    """The ``{{names}}`` used in ``text``, in first-use order."""
-    seen: dict[str, None] = {}
-    for match in _VARIABLE.finditer(text):
-        seen.setdefault(match.group(1), None)
-    return list(seen)
-
-
 def fill_template(text: str, values: Mapping[str, str], *, template_id: str) -> str:
-    """Substitute every ``{{name}}``; unknown names and missing values raise :class:`PromptError`."""
-    used = template_variables(text)
-    unknown = [name for name in used if name not in ALLOWED_VARIABLES]
+    """Substitute every ``{{name}}`` (prompt_templates.rendering, the one template syntax of the product);
+    unknown names, missing values and unbalanced braces raise :class:`PromptError` before any API call."""
+    problems = check_template(text)
+    unknown = [p.variable for p in problems if p.code == "unknown_variable" and p.variable]
     if unknown:
         raise PromptError(
             f"Template {template_id} uses unknown variable(s) {', '.join('{{' + n + '}}' for n in unknown)}; "
             f"allowed are {', '.join(sorted(ALLOWED_VARIABLES))}.",
             fields={name: "unknown template variable" for name in unknown},
         )
-    missing = [name for name in used if name not in values]
+    if problems:
+        where = ", ".join(f"line {p.line} column {p.column}" for p in problems)
+        raise PromptError(
+            f"Template {template_id} has unbalanced or malformed braces ({where}); write variables as {{{{name}}}}.",
+            fields={"template_prompt": "unbalanced braces"},
+        )
+    missing = [name for name in template_variables(text) if name not in values]
     if missing:
         raise PromptError(
             f"Template {template_id} needs {', '.join(missing)} but the planned conversation has no value for "
             "it; fill it in on the plan row or remove it from the template.",
             fields={name: "no value on the plan row" for name in missing},
         )
-    filled = _VARIABLE.sub(lambda match: values[match.group(1)], text)
-    if "{{" in filled or "}}" in filled:
-        raise PromptError(
-            f"Template {template_id} has an unbalanced '{{{{' or '}}}}'; write variables as {{{{name}}}}.",
-            fields={"template_prompt": "unbalanced braces"},
-        )
-    return filled
+    try:
+        return render_template(text, values)
+    except TemplateRenderError as exc:  # pragma: no cover - every cause is checked above
+        raise PromptError(f"Template {template_id} could not be filled: {exc}") from exc
 
 
 # --------------------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from tests.helpers.workers import BackgroundWorker
 from training_data_studio.core.config import Settings
@@ -19,25 +19,12 @@ from training_data_studio.generation.providers.base import Usage
 from training_data_studio.generation.tasks import ProcrastinateQueue
 from training_data_studio.jobs import make_app
 from training_data_studio.models import GenerationJob, GenerationJobEvent, TrainingConversation, TrainingTurn
-from training_data_studio.plan.seed import seed_default_data
 from training_data_studio.testing.fake_anthropic import FakeAnthropic
 from training_data_studio.testing.fake_llm import FakeConfig
 
 SETTINGS = Settings(  # type: ignore[call-arg]
     ANTHROPIC_API_KEY="test-key", TDS_ANTHROPIC_MODEL="claude-sonnet-4-6", TDS_BATCH_POLL_SECONDS=1
 )
-
-
-@pytest.fixture
-def seeded(database: Database) -> Database:
-    with database.session_scope() as s:
-        seed_default_data(s, user="dana")
-        s.execute(
-            update(TrainingConversation)
-            .where(TrainingConversation.conversation_number <= 10)
-            .values(generation_status="approved")
-        )
-    return database
 
 
 @pytest.fixture

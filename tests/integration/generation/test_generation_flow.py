@@ -28,7 +28,6 @@ from training_data_studio.models import (
     TrainingConversation,
     TrainingTurn,
 )
-from training_data_studio.plan.seed import seed_default_data
 from training_data_studio.testing.fake_anthropic import FakeAnthropic
 from training_data_studio.testing.fake_llm import FakeConfig
 
@@ -44,19 +43,6 @@ US_TRAIN_003_STEPS = [
     "quality_metrics",
     "complete",
 ]
-
-
-@pytest.fixture
-def seeded(database: Database) -> Database:
-    with database.session_scope() as s:
-        seed_default_data(s, user="dana")
-        # Keep the run small and deterministic: the upstream seeds (1-10) are not imported here.
-        s.execute(
-            update(TrainingConversation)
-            .where(TrainingConversation.conversation_number <= 10)
-            .values(generation_status="approved")
-        )
-    return database
 
 
 def _fake(config: FakeConfig, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:

@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable, Iterator
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from tests.helpers.workers import BackgroundWorker, worker_process
 from training_data_studio.core.config import Settings
@@ -23,23 +23,10 @@ from training_data_studio.models import (
     TrainingConversation,
     TrainingTurn,
 )
-from training_data_studio.plan.seed import seed_default_data
 from training_data_studio.testing.fake_anthropic import FakeAnthropic
 from training_data_studio.testing.fake_llm import FakeConfig
 
 SETTINGS = Settings(ANTHROPIC_API_KEY="test-key", TDS_ANTHROPIC_MODEL="claude-sonnet-4-6")  # type: ignore[call-arg]
-
-
-@pytest.fixture
-def seeded(database: Database) -> Database:
-    with database.session_scope() as s:
-        seed_default_data(s, user="dana")
-        s.execute(
-            update(TrainingConversation)
-            .where(TrainingConversation.conversation_number <= 10)
-            .values(generation_status="approved")
-        )
-    return database
 
 
 @pytest.fixture
