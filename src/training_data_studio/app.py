@@ -19,6 +19,7 @@ from .exports import pages as exports_pages
 from .generation import api as generation_api
 from .generation.tasks import ProcrastinateQueue
 from .imports import api as imports_api
+from .imports import pages as imports_pages
 from .jobs import make_app
 from .prompt_templates import api as prompt_templates_api
 from .prompt_templates import pages as prompt_templates_pages
@@ -61,6 +62,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     for router in (generation_api.router, system_api.router, system_pages.router, web_pages.router):
         app.include_router(router)
     app.include_router(imports_api.router)
+    app.include_router(imports_pages.router)
     app.include_router(conversations_api.router)
     app.include_router(conversations_pages.router)
     app.include_router(prompt_templates_api.router)
