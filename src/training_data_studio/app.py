@@ -17,6 +17,7 @@ from .core.errors import install_error_handlers
 from .exports import api as exports_api
 from .exports import pages as exports_pages
 from .generation import api as generation_api
+from .generation import pages as generation_pages
 from .generation.tasks import ProcrastinateQueue
 from .imports import api as imports_api
 from .imports import pages as imports_pages
@@ -24,6 +25,7 @@ from .jobs import make_app
 from .prompt_templates import api as prompt_templates_api
 from .prompt_templates import pages as prompt_templates_pages
 from .quality import api as quality_api
+from .quality import pages as quality_pages
 from .system import api as system_api
 from .system import pages as system_pages
 from .web import pages as web_pages
@@ -70,4 +72,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(exports_api.router)
     app.include_router(exports_pages.router)
     app.include_router(quality_api.router)
+    app.include_router(quality_pages.router)
+    app.include_router(generation_pages.router)
     return app

@@ -475,7 +475,8 @@ def generate(
 
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
 
-    from .generation import local_run, schemas
+    from . import local_generation as local_run
+    from .generation import schemas
 
     if bool(ids) == all_remaining:
         err_console.print("[bold red]error:[/] give either --ids 11,12 or --all")
@@ -565,3 +566,141 @@ def bench_generate(
     console.print(result.describe())
     if write_docs:
         append_to_docs(result)
+
+
+# --------------------------------------------------------------------------------------------------
+# Quality
+# --------------------------------------------------------------------------------------------------
+
+quality_app = typer.Typer(help="Quality: recompute metrics and checks, ask the LLM judge.", no_args_is_help=True)
+app.add_typer(quality_app, name="quality")
+
+
+def _ids_option(ids: str | None) -> list[str] | None:
+    if ids is None:
+        return None
+    parsed = [part.strip() for part in ids.split(",") if part.strip()]
+    if not parsed:
+        raise AppError("invalid_ids", "--ids is empty: give comma-separated conversation ids, e.g. fp_marcus_011.")
+    return parsed
+
+
+@quality_app.command("recompute")
+def quality_recompute(
+    ids: Annotated[
+        str | None, typer.Option("--ids", help="Comma-separated conversation ids; default: every conversation.")
+    ] = None,
+) -> None:
+    """Recompute the stored quality metrics and checks (after the checks changed, say); reviews are kept."""
+    from .quality.service import recompute_all
+
+    with clear_errors():
+        conversation_ids = _ids_option(ids)
+        database = _connected_database()
+        _migrate(database)
+        with database.session_scope() as session:
+            report = recompute_all(session=session, conversation_ids=conversation_ids)
+        database.dispose()
+    console.print(
+        f"recomputed {_plural(report.recomputed, 'conversation')}: {report.ready_for_training} ready for training, "
+        f"{report.needs_review} need review, {report.with_failed_checks} fail at least one check",
+        highlight=False,
+    )
+    for failure in report.invalid:
+        err_console.print(f"[red]invalid:[/] {failure.error}", highlight=False, soft_wrap=True)
+    if report.invalid:
+        raise typer.Exit(1)
+
+
+@quality_app.command("judge")
+def quality_judge(
+    ids: Annotated[str | None, typer.Option("--ids", help="Comma-separated conversation ids to judge.")] = None,
+    all_conversations: Annotated[
+        bool, typer.Option("--all", help="Judge every conversation that has turns (one LLM call each).")
+    ] = False,
+) -> None:
+    """Score conversations with the LLM judge (empathy, clarity, appropriateness, brand voice, 1-5)."""
+    from .quality.judge import judge_conversations
+
+    with clear_errors():
+        if (ids is None) == (not all_conversations):
+            raise AppError("invalid_selection", "Give either --ids a,b,c or --all (not both, not neither).")
+        conversation_ids = None if all_conversations else _ids_option(ids)
+        settings = get_settings()
+        database = _connected_database()
+        _migrate(database)
+        with database.session_scope() as session:
+            report = judge_conversations(
+                session=session, settings=settings, conversation_ids=conversation_ids, user=settings.user
+            )
+        database.dispose()
+    table = Table(
+        "conversation", "empathy", "clarity", "appropr.", "brand voice", title=f"Rubric {report.rubric_version}"
+    )
+    for judgement in report.judged:
+        table.add_row(
+            judgement.conversation_id,
+            *(
+                str(score)
+                for score in (
+                    judgement.empathy_score,
+                    judgement.clarity_score,
+                    judgement.appropriateness_score,
+                    judgement.brand_voice_score,
+                )
+            ),
+        )
+    console.print(table)
+    for failure in report.failed:
+        err_console.print(f"[red]{failure.conversation_id}:[/] {failure.error}", highlight=False, soft_wrap=True)
+    if report.failed:
+        raise typer.Exit(1)
+
+
+@bench_app.command("quality")
+def bench_quality(
+    conversations: Annotated[int, typer.Option(min=10, max=200_000, help="Conversations for the metrics.")] = 10_000,
+    db_conversations: Annotated[
+        int, typer.Option(min=0, max=200_000, help="Conversations recomputed over a fresh database (0: skip).")
+    ] = 10_000,
+    duplicates: Annotated[int, typer.Option(min=100, max=200_000, help="Conversations for duplicates.")] = 10_000,
+    write_docs: Annotated[bool, typer.Option("--write-docs", help="Append the result to docs/benchmarks.md.")] = False,
+) -> None:
+    """Time quality metrics + checks (in memory and over the database) and near-duplicate detection."""
+    from .bench.quality_bench import append_to_docs, run_quality_bench
+
+    with clear_errors():
+        result = run_quality_bench(
+            get_settings(),
+            conversations=conversations,
+            db_conversations=db_conversations,
+            duplicate_conversations=duplicates,
+            log=lambda message: console.print(message, style="dim", highlight=False),
+        )
+    console.print(result.describe(), highlight=False)
+    if write_docs:
+        path = append_to_docs(result)
+        console.print(f"appended to {path}")
+    if not result.met_target:
+        raise typer.Exit(1)
+
+
+@bench_app.command("ui")
+def bench_ui(
+    runs: Annotated[int, typer.Option(min=5, max=500, help="Timed runs per measure (after 2 warm-ups).")] = 20,
+    sizes: Annotated[str, typer.Option(help="Conversation counts to load, comma-separated.")] = "100,10000",
+    write_docs: Annotated[bool, typer.Option("--write-docs", help="Append the results to docs/benchmarks.md.")] = False,
+) -> None:
+    """Time the Matrix and a job dashboard in headless Chromium (cold load, filter, detail, live event)."""
+    from .bench.ui_bench import append_to_docs, run_ui_bench
+
+    try:
+        counts = tuple(int(size) for size in sizes.split(","))
+    except ValueError:
+        err_console.print("[bold red]error:[/] --sizes takes whole numbers separated by commas, e.g. 100,10000")
+        raise typer.Exit(1) from None
+    with clear_errors():
+        result = run_ui_bench(get_settings(), console, sizes=counts, runs=runs)
+    console.print(result.describe(), highlight=False)
+    if write_docs:
+        console.print(f"appended to {append_to_docs(result)}")

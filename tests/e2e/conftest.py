@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,8 @@ from tests.helpers import factories as f
 from training_data_studio.core.db import Database, DatabaseTarget
 from training_data_studio.core.embedded import start_embedded
 from training_data_studio.models import TrainingConversation
+from training_data_studio.testing.fake_anthropic import FakeAnthropic
+from training_data_studio.testing.fake_llm import FakeConfig
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -149,15 +152,110 @@ def app_url(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Ite
         _wait_until_serving(url, process, log)
         yield url
     finally:
-        # SIGINT, not SIGTERM: uvicorn re-raises the signal it stopped on, and only SIGINT then ends the
-        # process through Python's normal exit, which releases its handle on the shared embedded server
-        # (after SIGTERM the server would outlive the tests).
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        _stop(process)
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    # SIGINT, not SIGTERM: uvicorn re-raises the signal it stopped on, and only SIGINT then ends the
+    # process through Python's normal exit, which releases its handle on the shared embedded server
+    # (after SIGTERM the server would outlive the tests). A worker lets its tasks in flight finish.
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def embedded_database(data_dir: Path) -> Database:
+    """A connection to an app's embedded database, shared with the app's own process."""
+    uri = start_embedded(data_dir)
+    return Database(DatabaseTarget("embedded", make_url(uri).set(drivername="postgresql+psycopg")), pool_size=1)
+
+
+@dataclass(frozen=True)
+class GenerationApp:
+    """The app and a `tds worker`, both pointed at a fake Anthropic API served by this test process."""
+
+    url: str
+    data_dir: Path
+    fake: FakeAnthropic
+
+
+# Quick enough for a batch to finish in seconds; tests that pause a job raise it to about a second a call.
+FAKE_LATENCY_SECONDS = 0.2
+
+
+@pytest.fixture(scope="session")
+def generation_app(chromium_path: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[GenerationApp]:
+    """A second app instance, with generation configured: `serve` and `worker` subprocesses on their own
+    database (the shipped plan, the ten seeds approved so they serve as prompt examples), and the fake
+    Anthropic API in this process."""
+    workdir = tmp_path_factory.mktemp("e2e-generation")
+    data_dir = workdir / "postgres"
+    fake = FakeAnthropic(FakeConfig(latency_seconds=FAKE_LATENCY_SECONDS)).start()
+    env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SUPABASE_JWT_SECRET", "SMTP_URL")}
+    env |= {
+        "TDS_DATA_DIR": str(data_dir),
+        "TDS_USER": "e2e-generator",
+        "TDS_LOG_LEVEL": "warning",
+        "ANTHROPIC_API_KEY": "fake-key",
+        "ANTHROPIC_BASE_URL": fake.url,
+    }
+    seeded = subprocess.run(
+        [sys.executable, "-m", "training_data_studio", "db", "seed"],
+        env=env,
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    if seeded.returncode != 0:
+        fake.stop()
+        pytest.fail(f"`tds db seed` failed:\n{seeded.stdout}\n{seeded.stderr}")
+    database = embedded_database(data_dir)
+    try:
+        with database.session_scope() as s:
+            s.execute(
+                update(TrainingConversation)
+                .where(TrainingConversation.conversation_number <= 10)
+                .values(generation_status="approved")
+            )
+    finally:
+        database.dispose()
+
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = workdir / "serve.log"
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        with log.open("wb") as out:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "training_data_studio", "serve", "--port", str(port)],
+                    env=env,
+                    cwd=workdir,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        _wait_until_serving(url, processes[0], log)
+        with (workdir / "worker.log").open("wb") as out:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "training_data_studio", "worker", "--concurrency", "2"],
+                    env=env,
+                    cwd=workdir,
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            )
+        yield GenerationApp(url=url, data_dir=data_dir, fake=fake)
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+        fake.stop()
 
 
 # Package scope: Playwright's sync API keeps an event loop running in this thread while it is open, which
@@ -188,6 +286,12 @@ def _page(browser: Browser, app_url: str, width: int, height: int) -> Iterator[P
 @pytest.fixture
 def page(browser: Browser, app_url: str) -> Iterator[Page]:
     yield from _page(browser, app_url, 1440, 900)
+
+
+@pytest.fixture
+def generation_page(browser: Browser, generation_app: GenerationApp) -> Iterator[Page]:
+    """A page on the generation-enabled app."""
+    yield from _page(browser, generation_app.url, 1440, 900)
 
 
 @pytest.fixture

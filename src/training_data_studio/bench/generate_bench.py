@@ -23,7 +23,7 @@ from ..core.config import Settings
 from ..core.db import Database, DatabaseMode
 from ..core.migrate import migrate
 from ..generation import schemas
-from ..generation.local_run import start_or_resume, summary
+from ..local_generation import start_or_resume, summary
 from ..models import GenerationJob, TrainingConversation
 from ..plan.seed import seed_default_data
 from ..testing.fake_anthropic import FakeAnthropic

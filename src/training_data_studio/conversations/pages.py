@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
@@ -10,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..core.deps import SessionDep, UserDep
 from ..core.templating import templates
+from ..generation import service as generation_service
 from . import service
 from .schemas import (
     PAGE_SIZES,
@@ -18,6 +20,7 @@ from .schemas import (
     STATUS_LABELS,
     TIER_LABELS,
     ConversationFilters,
+    ConversationRow,
     StatusChange,
 )
 
@@ -51,6 +54,10 @@ def matrix_page(request: Request, session: SessionDep, filters: Annotated[Conver
     context: dict[str, Any] = {"page": page, "filters": filters, **_display_context()}
     if not partial:
         context["options"] = service.filter_options(session=session)
+        # "Process All Remaining (N)" counts exactly what it would generate.
+        context["planned_count"] = len(generation_service.remaining_conversations(session))
+        # Live row updates ignore the stored events the stream starts with, older than this page.
+        context["events_since"] = datetime.now(UTC).isoformat()
     response = templates.TemplateResponse(
         request, "matrix.html", context, block_name="matrix_results" if partial else None
     )
@@ -78,6 +85,16 @@ def _detail_response(request: Request, session: SessionDep, ident: str, *, statu
 def conversation_page(request: Request, session: SessionDep, ident: str) -> Response:
     """A conversation's detail: the full page, or the slide-over's content for an HTMX request."""
     return _detail_response(request, session, ident)
+
+
+@router.get("/conversations/{ident}/row", response_class=HTMLResponse)
+def conversation_row(request: Request, session: SessionDep, ident: str) -> Response:
+    """One Matrix row alone, for refreshing it in place when generation changes its status."""
+    detail = service.get_conversation_detail(session=session, ident=ident)
+    row = ConversationRow.model_validate(detail.model_dump(include=set(ConversationRow.model_fields)))
+    return templates.TemplateResponse(
+        request, "matrix.html", {"row": row, **_display_context()}, block_name="matrix_row"
+    )
 
 
 @router.post("/conversations/{ident}/status", response_class=HTMLResponse)

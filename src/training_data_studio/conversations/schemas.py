@@ -23,6 +23,8 @@ TIERS: tuple[Tier, ...] = ("tier1_template", "tier2_scenario", "tier3_edge")
 STATUSES: tuple[Status, ...] = ("planned", "in_progress", "generated", "reviewed", "approved", "flagged", "failed")
 # A conversation in one of these states has its turns: it counts as generated in the summary.
 GENERATED_STATUSES: tuple[Status, ...] = ("generated", "reviewed", "approved", "flagged")
+# Still to be generated (a failed generation can be retried).
+TO_GENERATE_STATUSES: tuple[Status, ...] = ("planned", "in_progress", "failed")
 PAGE_SIZES = (25, 50, 100)
 QUALITY_MIN, QUALITY_MAX = 1.0, 5.0
 

@@ -14,12 +14,27 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, ColumnElement, Select, String, case, column, func, select, table, update
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    ColumnElement,
+    Select,
+    String,
+    case,
+    column,
+    func,
+    insert,
+    not_,
+    select,
+    table,
+    update,
+)
 from sqlalchemy.dialects.postgresql import distinct_on, ts_headline, websearch_to_tsquery
 from sqlalchemy.orm import Session, selectinload
 
 from ..core.errors import ConflictError, NotFoundError
-from ..models import ConversationTemplate, QualityMetrics, TrainingConversation, TrainingTurn
+from ..models import ConversationReview, ConversationTemplate, QualityMetrics, TrainingConversation, TrainingTurn
+from ..quality.checks import is_ready_for_training
 from .schemas import (
     GENERATED_STATUSES,
     PERSONAS,
@@ -27,6 +42,7 @@ from .schemas import (
     STATUSES,
     TIER_LABELS,
     TIERS,
+    TO_GENERATE_STATUSES,
     ConversationDetail,
     ConversationFilters,
     ConversationPage,
@@ -180,18 +196,20 @@ def dataset_counts(*, session: Session) -> DatasetCounts:
     ).all()
     by_tier: dict[str, int] = dict.fromkeys(TIERS, 0)
     by_persona: dict[str, int] = dict.fromkeys(PERSONAS, 0)
-    total = seed = generated = 0
+    total = seed = generated = remaining = 0
     for tier, persona, status, is_seed, n in rows:
         by_tier[tier] = by_tier.get(tier, 0) + n
         by_persona[persona] = by_persona.get(persona, 0) + n
         total += n
         seed += n if is_seed else 0
-        generated += n if status in GENERATED_STATUSES else 0
+        # Seeds are imported, not generated: they count as seeds only, whatever their status.
+        generated += n if status in GENERATED_STATUSES and not is_seed else 0
+        remaining += n if status in TO_GENERATE_STATUSES and not is_seed else 0
     return DatasetCounts(
         total=total,
         seed=seed,
         generated=generated,
-        remaining=total - generated,
+        remaining=remaining,
         by_tier=by_tier,
         by_persona=dict(sorted(by_persona.items(), key=lambda item: -item[1])),
     )
@@ -356,11 +374,16 @@ ALLOWED_FROM: dict[str, Sequence[str]] = {
 }
 
 
-def change_status(*, session: Session, ident: str, change: StatusChange, user: str) -> StatusRead:
-    """Record a reviewer's decision; 409 when the conversation's state does not allow it."""
+def change_status(
+    *, session: Session, ident: str, change: StatusChange, user: str, source: str = "review"
+) -> StatusRead:
+    """Record a reviewer's decision (and its audit row); 409 when the conversation's state does not allow it.
+
+    ``source`` names what made the change in the audit trail: a single review or a bulk action.
+    """
     condition = _identity_condition(ident)
     current = session.execute(
-        select(C.id, C.conversation_id, C.generation_status).where(condition).with_for_update()
+        select(C.id, C.conversation_id, C.generation_status, C.is_seed_example).where(condition).with_for_update()
     ).one_or_none()
     if current is None:
         raise NotFoundError("Conversation", _shown(ident))
@@ -393,10 +416,28 @@ def change_status(*, session: Session, ident: str, change: StatusChange, user: s
             C.conversation_id, C.generation_status, C.human_reviewed, C.reviewed_by, C.review_date, C.reviewer_notes
         )
     ).one()
+    # Readiness follows the status (quality/checks: complete annotation, and approved or a seed, not flagged).
+    may_train = is_ready_for_training(complete=True, status=target, is_seed=current.is_seed_example)
+    complete = QualityMetrics.all_required_fields_complete
     session.execute(
         update(QualityMetrics)
         .where(QualityMetrics.conversation_id == current.id)
-        .values(reviewer_approved=target == "approved", review_date=now)
+        .values(
+            reviewer_approved=target == "approved",
+            review_date=now,
+            ready_for_training=complete if may_train else False,
+            needs_review=not_(complete) if may_train else True,
+        )
+    )
+    session.execute(
+        insert(ConversationReview).values(
+            conversation_id=current.id,
+            from_status=current.generation_status,
+            to_status=target,
+            notes=change.reviewer_notes or None,
+            reviewer=user,
+            source=source,
+        )
     )
     session.flush()
     return StatusRead.model_validate(row._mapping)

@@ -42,4 +42,6 @@ def get_session(database: DbDep, user: UserDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": the transaction commits before the response is sent, so a client told "created" can
+# read what was created.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]

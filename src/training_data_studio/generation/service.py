@@ -34,13 +34,14 @@ DEFAULT_COST_CENTS_PER_CONVERSATION = Decimal("20")
 # Medians over this many recent generations; older ones reflect older prompts and models.
 ESTIMATE_HISTORY = 50
 RECENT_EVENTS = 200
+MAX_CONVERSATION_NUMBER = 2**31 - 1  # conversation_number is an int4
 
 
 class JobQueue(Protocol):
     """What the service needs from the task queue."""
 
     def enqueue(self, items: Sequence[GenerationJobItem]) -> dict[uuid.UUID, int]: ...
-    def enqueue_economy(self, job_id: uuid.UUID) -> int: ...
+    def enqueue_economy(self, job: GenerationJob) -> int: ...
     def schedule_batch_check(self, job_id: uuid.UUID, seconds: float) -> int: ...
     def cancel_queued(self, queue_job_ids: Sequence[int]) -> None: ...
     def abort_running(self, queue_job_ids: Sequence[int]) -> None: ...
@@ -50,10 +51,19 @@ def tier_rank() -> Any:
     return case(TIER_ORDER, value=TrainingConversation.tier, else_=9)
 
 
+def _as_number(ident: str) -> int | None:
+    """A conversation number (a positive PostgreSQL integer) written in ASCII digits, else None."""
+    if not (ident.isascii() and ident.isdigit() and len(ident) <= 10):
+        return None
+    number = int(ident)
+    return number if number <= MAX_CONVERSATION_NUMBER else None
+
+
 def resolve_conversations(session: Session, idents: Sequence[str]) -> list[TrainingConversation]:
     """Conversations by conversation_id or number, in the order given; unknown ones are an error."""
-    numbers = [int(i) for i in idents if i.isdigit()]
-    names = [i for i in idents if not i.isdigit()]
+    numbers = [n for n in map(_as_number, idents) if n is not None]
+    # Text PostgreSQL cannot hold (U+0000) names no conversation: it is left out of the query, reported unknown.
+    names = [i for i in idents if _as_number(i) is None and "\x00" not in i]
     rows = session.scalars(
         select(TrainingConversation).where(
             TrainingConversation.conversation_id.in_(names) | TrainingConversation.conversation_number.in_(numbers)
@@ -75,11 +85,12 @@ def resolve_conversations(session: Session, idents: Sequence[str]) -> list[Train
 
 
 def remaining_conversations(session: Session) -> list[TrainingConversation]:
-    """Planned conversations in process-all order: Tier 1, 2, 3, then by number."""
+    """Planned conversations in process-all order: Tier 1, 2, 3, then by number. Planned seed rows are left
+    out: they wait for the user's own seed files to be imported."""
     return list(
         session.scalars(
             select(TrainingConversation)
-            .where(TrainingConversation.generation_status == "planned")
+            .where(TrainingConversation.generation_status == "planned", TrainingConversation.is_seed_example.is_(False))
             .order_by(tier_rank(), TrainingConversation.conversation_number)
         )
     )
@@ -199,7 +210,7 @@ def enqueue_job(session: Session, queue: JobQueue, job: GenerationJob) -> None:
     """Hand every queued item to the task queue and remember the queue's job ids (economy mode: one task
     submits the whole job as a Message Batch)."""
     if (job.options or {}).get("economy"):
-        queue.enqueue_economy(job.id)
+        queue.enqueue_economy(job)
         return
     items = job_items(session, job.id, statuses=["queued"])
     queue_ids = queue.enqueue(items)

@@ -6,10 +6,12 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Sequence
+from typing import Any
 
 import procrastinate
+from sqlalchemy.orm import object_session
 
-from ..models import GenerationJobItem
+from ..models import GenerationJob, GenerationJobItem
 
 log = logging.getLogger(__name__)
 
@@ -51,16 +53,33 @@ class ProcrastinateQueue:
     def __init__(self, app: procrastinate.App) -> None:
         self.app = app
 
+    def _transaction_of(self, rows: Sequence[object]) -> Any | None:
+        """The psycopg connection of the transaction that holds the items, when this app can defer on it.
+
+        Deferred there, the tasks reach the workers only when that transaction commits, together with the
+        rows they read. Deferred through the app's own pool instead, a worker could pick a task up before
+        its item was committed, find nothing, and drop it (or see the job still paused, on a resume).
+        """
+        session = object_session(rows[0]) if rows else None
+        if session is None or not isinstance(
+            self.app.connector.get_sync_connector(), procrastinate.SyncPsycopgConnector
+        ):
+            return None
+        return session.connection().connection.driver_connection
+
     def enqueue(self, items: Sequence[GenerationJobItem]) -> dict[uuid.UUID, int]:
         task = self.app.tasks[GENERATE_TASK]
+        connection = self._transaction_of(items)
         ids = {}
         for item in items:
             # Higher priority runs first: earlier positions (Tier 1 before 2 before 3) go first.
-            ids[item.id] = task.configure(priority=-item.position).defer(item_id=str(item.id))
+            configured = task.configure(priority=-item.position, connection=connection)
+            ids[item.id] = configured.defer(item_id=str(item.id))
         return ids
 
-    def enqueue_economy(self, job_id: uuid.UUID) -> int:
-        return self.app.tasks[ECONOMY_TASK].defer(job_id=str(job_id))
+    def enqueue_economy(self, job: GenerationJob) -> int:
+        connection = self._transaction_of([job])
+        return self.app.tasks[ECONOMY_TASK].configure(connection=connection).defer(job_id=str(job.id))
 
     def schedule_batch_check(self, job_id: uuid.UUID, seconds: float) -> int:
         task = self.app.tasks[ECONOMY_TASK]

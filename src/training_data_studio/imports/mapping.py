@@ -1,6 +1,6 @@
 """A conversation document into the tables: one conversation row, and per turn a training_turns row, its
 emotional_context, its response_strategy and one response_breakdowns row per analysed sentence, plus the
-conversation's computed quality_metrics.
+conversation's computed quality_metrics (counts, self-reported scores and every quality check: quality/checks).
 
 :func:`save_conversation` is the one way a conversation document is written, for the importer (status
 ``approved``, method ``seed_import``) and the generator (status ``generated``). It knows nothing of files or
@@ -35,6 +35,7 @@ from ..models import (
     TrainingConversation,
     TrainingTurn,
 )
+from ..quality.checks import evaluate
 from .canonical import canonical_pacing, canonical_valence
 from .metrics import ConversationMetrics, compute_metrics, turn_sentence_count, word_count
 
@@ -483,6 +484,14 @@ def save_conversation(
         session.flush()
 
     content = content_rows(doc, row.id)
+    # The conversation's quality_metrics row: the counts above plus every quality check (one row, written here).
+    quality = evaluate(
+        doc.pairs,
+        tier=new_rows[0]["tier"] if new_rows else row.tier,
+        status=status,
+        is_seed=bool(values["is_seed_example"]),
+        metrics=metrics,
+    )
     bulk_insert(
         session,
         [
@@ -491,7 +500,7 @@ def save_conversation(
             (table_of(EmotionalContext), content.contexts),
             (table_of(ResponseStrategy), content.strategies),
             (table_of(ResponseBreakdown), content.sentences),
-            (table_of(QualityMetrics), [{"id": uuid.uuid4(), "conversation_id": row.id, **metrics.as_row()}]),
+            (table_of(QualityMetrics), [{"id": uuid.uuid4(), "conversation_id": row.id, **quality.as_row()}]),
         ],
     )
     if plan_row is None:

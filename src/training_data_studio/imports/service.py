@@ -168,7 +168,7 @@ def import_sources(
     else:
         run.finished_at = finished_at
         run.status = status
-        run.files = [r.model_dump(mode="json") for r in reports]
+        run.files = [_without_nul(r.model_dump(mode="json")) for r in reports]
         run.conversation_count = totals.conversations
         run.turn_count = totals.turns
         run.sentence_count = totals.sentences
@@ -187,6 +187,18 @@ def import_sources(
         totals=totals,
         files=reports,
     )
+
+
+def _without_nul(value: Any) -> Any:
+    """A report as JSONB can hold it: PostgreSQL rejects U+0000 in text and JSONB, and a report may quote a
+    file's bad bytes (an error message, an excerpt). Shown as the escape `\\u0000` instead."""
+    if isinstance(value, str):
+        return value.replace("\x00", "\\u0000")
+    if isinstance(value, list):
+        return [_without_nul(v) for v in value]
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    return value
 
 
 def _totals(reports: Sequence[FileReport]) -> RunTotals:

@@ -13,10 +13,12 @@ from .conversation import (
 from .generation import GenerationAttempt, GenerationJobEvent, GenerationJobItem, ProviderRateState
 from .import_run import ImportRun, ImportRunItem
 from .job import GenerationJob
+from .review import ConversationReview, QualityJudgement
 from .template import ConversationTemplate, ConversationTemplateVersion
 
 __all__ = [
     "Base",
+    "ConversationReview",
     "ConversationTemplate",
     "ConversationTemplateVersion",
     "EmotionalContext",
@@ -27,6 +29,7 @@ __all__ = [
     "ImportRun",
     "ImportRunItem",
     "ProviderRateState",
+    "QualityJudgement",
     "QualityMetrics",
     "ResponseBreakdown",
     "ResponseStrategy",

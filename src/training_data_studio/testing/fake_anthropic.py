@@ -9,6 +9,10 @@
   ``batch_seconds`` after it was created.
 
 Use it as a context manager, then point the SDK at ``fake.url`` (``ANTHROPIC_BASE_URL``).
+
+``responder`` (optional) answers requests that are not for a conversation: it gets the request parameters
+and returns the tool input to send back, or None to answer with a conversation as usual (the quality
+judge's tests use it to return a judgement built from the request).
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import math
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -59,9 +64,16 @@ class _Batch:
 class FakeAnthropic(FakeLLMServer):
     name = "fake-anthropic"
 
-    def __init__(self, config: FakeConfig | None = None, *, batch_seconds: float = 0.0) -> None:
+    def __init__(
+        self,
+        config: FakeConfig | None = None,
+        *,
+        batch_seconds: float = 0.0,
+        responder: Callable[[dict[str, Any]], dict[str, Any] | None] | None = None,
+    ) -> None:
         super().__init__(config)
         self.batch_seconds = batch_seconds
+        self.responder = responder
         self.batches: dict[str, _Batch] = {}
         self._cached_prefixes: set[str] = set()
         self._ids = itertools.count(1)
@@ -108,8 +120,10 @@ class FakeAnthropic(FakeLLMServer):
 
     def message_for(self, params: dict[str, Any], outcome: str) -> dict[str, Any]:
         """A Messages API reply to ``params`` for a content outcome."""
-        conversation_id, turns = requested_conversation(list(iter_texts(params)))
-        data = faulty_conversation(outcome, conversation_id, turns, variant=self.variant())
+        data = self.responder(params) if self.responder is not None else None
+        if data is None:
+            conversation_id, turns = requested_conversation(list(iter_texts(params)))
+            data = faulty_conversation(outcome, conversation_id, turns, variant=self.variant())
         tools = params.get("tools") or [{"name": "record_conversation"}]
         cache_write, cache_read, uncached = self._cache_usage(params)
         output_tokens = estimate_tokens(json.dumps(data))

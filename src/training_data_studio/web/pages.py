@@ -9,10 +9,7 @@ from ..core.templating import templates
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
-PENDING_SCREENS = {
-    "/jobs": ("Jobs", "Generation jobs with live progress, pause, resume and cancel."),
-    "/quality": ("Quality", "Quality metrics, validation summary and review actions."),
-}
+PENDING_SCREENS: dict[str, tuple[str, str]] = {}
 
 
 def _pending_page(path: str) -> object:

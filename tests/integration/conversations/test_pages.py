@@ -36,11 +36,11 @@ def test_the_matrix_renders_summary_filters_and_rows(client: TestClient) -> None
     assert 'hx-push-url="true"' in html
     assert "<caption>" in html
     assert 'scope="col"' in html
-    assert '<tr class="is-seed" data-conversation="fp_marcus_001">' in html
+    assert '<tr class="is-seed" data-conversation="fp_marcus_001"' in html
     assert 'class="chip chip-seed">Seed</span>' in html
     assert "badge badge-flagged" in html
     assert 'aria-label="4.5 of 5">★★★★☆</span>' in html
-    assert html.count('title="Generation engine not available yet">Generate</button>') == 2  # the planned rows
+    assert html.count('hx-get="/generate/single?conversation=') == 2  # the planned rows
     assert 'data-col-toggle="persona"' in html
     assert 'class="row-details" id="details-fp_marcus_001" hidden' in html
     assert 'id="slide-over"' in html

@@ -23,12 +23,15 @@ def assert_counts_match(database: Database) -> None:
             select(
                 func.count(),
                 func.count().filter(C.is_seed_example),
-                func.count().filter(C.generation_status.in_(["generated", "reviewed", "approved", "flagged"])),
+                func.count().filter(
+                    C.generation_status.in_(["generated", "reviewed", "approved", "flagged"]), ~C.is_seed_example
+                ),
+                func.count().filter(C.generation_status.in_(["planned", "in_progress", "failed"]), ~C.is_seed_example),
             )
         ).one()
         by_tier = {k: v for k, v in s.execute(select(C.tier, func.count()).group_by(C.tier))}
         by_persona = {k: v for k, v in s.execute(select(C.persona_type, func.count()).group_by(C.persona_type))}
-    assert (kept.total, kept.seed, kept.generated) == tuple(fresh)
+    assert (kept.total, kept.seed, kept.generated, kept.remaining) == tuple(fresh)
     assert {k: v for k, v in kept.by_tier.items() if v} == by_tier
     assert {k: v for k, v in kept.by_persona.items() if v} == by_persona
 

@@ -39,8 +39,8 @@ class RecordingQueue:
             self.next_id += 1
         return ids
 
-    def enqueue_economy(self, job_id: uuid.UUID) -> int:
-        self.deferred.append(job_id)
+    def enqueue_economy(self, job: GenerationJob) -> int:
+        self.deferred.append(job.id)
         return self._next()
 
     def schedule_batch_check(self, job_id: uuid.UUID, seconds: float) -> int:

@@ -1,4 +1,5 @@
-"""`tds generate`: start (or resume) a job and work on it in this process until it ends, reporting progress.
+"""`tds generate`: start (or resume) a job and work on it in this process until it ends, reporting
+progress. It sits in the entry-point layer beside cli.py and jobs.py because it runs a worker.
 
 Other workers against the same database share the work. Ctrl-C pauses the job cleanly (queued work stops,
 calls in flight finish and are saved); running the same command again resumes the paused job.
@@ -15,16 +16,16 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..core.config import Settings
-from ..core.db import Database
-from ..core.errors import ConflictError
-from ..jobs import make_app, run_worker_async
-from ..models import GenerationJob, GenerationJobItem, TrainingConversation
-from . import schemas, service
-from .prompts import BuiltPrompt, Estimate, build_prompt, estimate, pick_examples
-from .providers.factory import provider_from_settings
-from .runner import _example_candidates, _template_for, build_runtime, plan_row_of
-from .tasks import ProcrastinateQueue
+from .core.config import Settings
+from .core.db import Database
+from .core.errors import ConflictError
+from .generation import schemas, service
+from .generation.prompts import BuiltPrompt, Estimate, build_prompt, estimate, pick_examples
+from .generation.providers.factory import provider_from_settings
+from .generation.runner import _example_candidates, _template_for, build_runtime, plan_row_of
+from .generation.tasks import ProcrastinateQueue
+from .jobs import make_app, run_worker_async
+from .models import GenerationJob, GenerationJobItem, TrainingConversation
 
 # How often the progress display re-reads the job.
 PROGRESS_INTERVAL_SECONDS = 0.5

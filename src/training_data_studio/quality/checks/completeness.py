@@ -1,0 +1,180 @@
+"""Completeness: is every part of the annotation there, turn by turn?
+
+The per-turn rules for the emotional context and the strategy are those of ``imports/metrics.py`` (one
+definition, whose conversation-level booleans the importer stores): when the conversation falls short, each
+turn is measured with ``compute_metrics([pair])`` (:attr:`TurnView.metrics`) and these checks add where the
+gap is and what is missing. Two rules are stricter than the importer's and exist only here:
+
+* every sentence of a reply is analysed: the breakdown's sentence texts, found in the reply in order,
+  cover all of it (whitespace aside); a reply sentence none of them covers is "not analysed";
+* each analysed sentence explains 3 to 6 words or phrases (``RATIONALE_MIN``..``RATIONALE_MAX``).
+"""
+
+from __future__ import annotations
+
+from ...conversations.document import TrainingPair
+from ...imports.metrics import RATIONALE_MAX, RATIONALE_MIN
+from .base import Check, ConversationView, Finding, Group, TurnView, quoted
+from .text import normalise_spaces, split_sentences
+
+
+def _missing_context_parts(pair: TrainingPair) -> list[str]:
+    context = pair.emotional_context
+    missing = []
+    emotions = context.detected_emotions
+    if not emotions.primary.strip() or not emotions.valence.strip():
+        missing.append("detected emotions")
+    phrases = sum(1 if isinstance(v, str) and v.strip() else len(v) for v in context.emotional_indicators.values())
+    if phrases == 0:
+        missing.append("emotional indicators")
+    if not context.behavioral_assessment:
+        missing.append("behavioural assessment")
+    if not context.client_needs_hierarchy:
+        missing.append("client needs")
+    return missing
+
+
+def emotional_context_complete(view: ConversationView) -> list[Finding]:
+    if view.measured.has_complete_emotional_context:  # every turn is: no need to measure them one by one
+        return []
+    findings = []
+    for turn in view.turns:
+        if turn.metrics.has_complete_emotional_context:
+            continue
+        parts = _missing_context_parts(turn.pair) or ["part of the emotional context"]
+        findings.append(
+            Finding(
+                f"Missing {' and '.join(parts)} on turn {turn.number}",
+                f"Review turn {turn.number}: name the emotions, quote the client's phrases that show them, "
+                "assess behaviour and rank the client's needs",
+                turn=turn.number,
+            )
+        )
+    return findings
+
+
+def emotional_progression_tracked(view: ConversationView) -> list[Finding]:
+    return [
+        Finding(
+            f"Emotional progression not tracked on turn {turn.number}",
+            f"Review turn {turn.number}: record the previous and current emotion with their intensities",
+            turn=turn.number,
+        )
+        for turn in view.turns[1:]
+        if not turn.pair.emotional_context.emotional_progression
+    ]
+
+
+def primary_strategy_with_rationale(view: ConversationView) -> list[Finding]:
+    if view.measured.has_primary_strategy and view.measured.has_strategy_rationale:
+        return []
+    findings = []
+    for turn in view.turns:
+        metrics = turn.metrics
+        if metrics.has_primary_strategy and metrics.has_strategy_rationale:
+            continue
+        missing = "primary strategy" if not metrics.has_primary_strategy else "strategy rationale"
+        findings.append(
+            Finding(
+                f"Missing {missing} on turn {turn.number}",
+                f"Review turn {turn.number}: name the primary strategy and say why it fits this moment",
+                turn=turn.number,
+            )
+        )
+    return findings
+
+
+def _plain(text: str) -> bool:
+    return "  " not in text and "\n" not in text and "\t" not in text and text == text.strip()
+
+
+def _coverage_findings(turn: TurnView) -> list[Finding]:
+    number, pair = turn.number, turn.pair
+    # Whitespace is normalised only where it would matter (a double space, a line break): the common case
+    # of texts copied exactly is found as is.
+    raw = turn.response
+    reply = raw if _plain(raw) else normalise_spaces(raw)
+    covered = bytearray(len(reply))
+    findings = []
+    cursor = 0
+    for analysed in pair.response_breakdown.sentences:
+        text = analysed.text if _plain(analysed.text) else normalise_spaces(analysed.text)
+        at = reply.find(text, cursor)
+        if at < 0:
+            at = reply.find(text)
+        if at < 0:
+            findings.append(
+                Finding(
+                    f"Analysed sentence {analysed.sentence_number} of turn {number} is not in the reply "
+                    f"({quoted(text)})",
+                    f"Correct sentence {analysed.sentence_number} of turn {number} to quote the reply exactly",
+                    turn=number,
+                    sentence=analysed.sentence_number,
+                )
+            )
+            continue
+        covered[at : at + len(text)] = b"\x01" * len(text)
+        cursor = at + len(text)
+    sentences = turn.sentences if reply == turn.response else split_sentences(reply)
+    for sentence in sentences:
+        gap = covered.find(0, sentence.start, sentence.end)
+        if gap >= 0 and any(not covered[i] and reply[i].isalnum() for i in range(gap, sentence.end)):
+            findings.append(
+                Finding(
+                    f"Incomplete sentence analysis: sentence {sentence.number} of turn {number} is not analysed "
+                    f"({quoted(sentence.text)})",
+                    f"Analyze sentences: add sentence {sentence.number} of turn {number} to its breakdown",
+                    turn=number,
+                    sentence=sentence.number,
+                )
+            )
+    return findings
+
+
+def all_sentences_analysed(view: ConversationView) -> list[Finding]:
+    return [finding for turn in view.turns for finding in _coverage_findings(turn)]
+
+
+def word_choice_rationales(view: ConversationView) -> list[Finding]:
+    findings = []
+    for turn in view.turns:
+        for analysed in turn.pair.response_breakdown.sentences:
+            count = len(analysed.word_choice_rationale)
+            if RATIONALE_MIN <= count <= RATIONALE_MAX:
+                continue
+            verb = "Add" if count < RATIONALE_MIN else "Keep the strongest"
+            findings.append(
+                Finding(
+                    f"Sentence {analysed.sentence_number} of turn {turn.number} explains {count} word choices "
+                    f"({RATIONALE_MIN}–{RATIONALE_MAX} expected)",
+                    f"{verb} word-choice rationales for sentence {analysed.sentence_number} of turn {turn.number} "
+                    f"({RATIONALE_MIN}–{RATIONALE_MAX})",
+                    turn=turn.number,
+                    sentence=analysed.sentence_number,
+                )
+            )
+    return findings
+
+
+CHECKS = (
+    Check("emotional_context_complete", Group.COMPLETENESS, "Complete emotional context", emotional_context_complete),
+    Check(
+        "emotional_progression_tracked",
+        Group.COMPLETENESS,
+        "Emotional progression tracked",
+        emotional_progression_tracked,
+    ),
+    Check(
+        "primary_strategy_with_rationale",
+        Group.COMPLETENESS,
+        "Primary strategy with rationale",
+        primary_strategy_with_rationale,
+    ),
+    Check("all_sentences_analysed", Group.COMPLETENESS, "All sentences analysed", all_sentences_analysed),
+    Check(
+        "word_choice_rationales",
+        Group.COMPLETENESS,
+        f"Word choice rationales ({RATIONALE_MIN}–{RATIONALE_MAX} per sentence)",
+        word_choice_rationales,
+    ),
+)
