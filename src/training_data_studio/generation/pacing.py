@@ -44,9 +44,10 @@ DEFAULT_MAX_CALLS_IN_FLIGHT = 8
 # long enough for a brief overload to pass without idling a worker for minutes.
 BACKOFF_BASE_SECONDS = 2.0
 BACKOFF_CAP_SECONDS = 60.0
-# Tries per call (the first one included). Six tries ride out about two minutes of overload; past that the
-# conversation fails with its error and the job moves on instead of stalling the queue.
-MAX_ATTEMPTS_PER_CALL = 6
+# Tries per call (the first one included): the requirements' "up to 3 attempts per conversation". Past that
+# the conversation fails with its error and the job moves on; "retry failed" queues it again. Waiting out a
+# 429 is pacing and does not count.
+MAX_ATTEMPTS_PER_CALL = 3
 # 429s waited out per call before giving up: a storm longer than this is an outage, not pacing.
 MAX_RATE_LIMIT_WAITS = 30
 # Callers released together when a block ends start spread over this long, not in one burst.
