@@ -12,7 +12,6 @@ from sse_starlette.sse import EventSourceResponse
 from ..core.deps import DbDep, SessionDep, SettingsDep, UserDep
 from . import schemas, service
 from .events import stream_events
-from .providers.factory import provider_from_settings
 
 router = APIRouter(prefix="/api/train-data", tags=["generation"])
 
@@ -35,22 +34,15 @@ def _start(
     conversation_ids: list[str] | None,
     options: schemas.JobOptions,
 ) -> schemas.JobDetail:
-    provider = provider_from_settings(settings)  # refuses, naming the env vars, when nothing is configured
-    conversations = (
-        service.remaining_conversations(session)
-        if conversation_ids is None
-        else service.resolve_conversations(session, conversation_ids)
-    )
-    job = service.create_job(
+    job = service.start_job(
         session,
-        job_type=job_type,
-        conversations=conversations,
-        options=options,
+        queue,
+        settings=settings,
         user=user.id,
-        provider=provider.name,
-        model=provider.model,
+        job_type=job_type,
+        idents=conversation_ids,
+        options=options,
     )
-    service.enqueue_job(session, queue, job)
     return service.job_summary(session, job, with_details=True)
 
 

@@ -289,22 +289,10 @@ def _start_job(
     idents: Sequence[str] | None,
     options: schemas.JobOptions,
 ) -> GenerationJob:
-    """The same steps as the JSON API's start: refuse when no model is configured, create, enqueue."""
-    provider = provider_from_settings(settings)
-    conversations = (
-        service.remaining_conversations(session) if idents is None else service.resolve_conversations(session, idents)
+    """Start the job the dialog confirmed (the same service path as the JSON API)."""
+    return service.start_job(
+        session, queue, settings=settings, user=user.id, job_type=job_type, idents=idents, options=options
     )
-    job = service.create_job(
-        session,
-        job_type=job_type,
-        conversations=conversations,
-        options=options,
-        user=user.id,
-        provider=provider.name,
-        model=provider.model,
-    )
-    service.enqueue_job(session, queue, job)
-    return job
 
 
 def _started(request: Request, job: GenerationJob) -> Response:

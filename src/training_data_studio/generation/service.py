@@ -19,6 +19,7 @@ from typing import Any, Literal, Protocol
 from sqlalchemy import case, func, select, update
 from sqlalchemy.orm import Session
 
+from ..core.config import Settings
 from ..core.errors import AppError, ConflictError, NotFoundError
 from ..models import GenerationJob, GenerationJobEvent, GenerationJobItem, TrainingConversation
 from . import schemas
@@ -164,6 +165,35 @@ def create_job(
     skipped = f" ({len(held)} already queued elsewhere were left out)" if held else ""
     record_event(session, job.id, step="job_created", message=f"Job created for {len(ordered)} conversations{skipped}.")
     session.flush()
+    return job
+
+
+def start_job(
+    session: Session,
+    queue: JobQueue,
+    *,
+    settings: Settings,
+    user: str,
+    job_type: schemas.JobType,
+    idents: Sequence[str] | None,
+    options: schemas.JobOptions,
+) -> GenerationJob:
+    """The one way a job starts (API and pages): refuse when no model is configured, create, enqueue.
+    `idents` None means every remaining conversation."""
+    from .providers.factory import provider_from_settings
+
+    provider = provider_from_settings(settings)  # refuses, naming the env vars, when nothing is configured
+    conversations = remaining_conversations(session) if idents is None else resolve_conversations(session, idents)
+    job = create_job(
+        session,
+        job_type=job_type,
+        conversations=conversations,
+        options=options,
+        user=user,
+        provider=provider.name,
+        model=provider.model,
+    )
+    enqueue_job(session, queue, job)
     return job
 
 
