@@ -32,6 +32,8 @@ app.add_typer(bench_app, name="bench")
 
 console = Console()
 err_console = Console(stderr=True)
+# `tds generate` paused by Ctrl-C: the Unix convention for a program ended by SIGINT (128 + 2).
+EXIT_INTERRUPTED = 130
 
 
 @contextmanager
@@ -469,8 +471,10 @@ def generate(
         bool, typer.Option("--dry-run", help="Print the exact prompts and estimates; call nothing.")
     ] = False,
 ) -> None:
-    """Generate conversations with live progress; Ctrl-C pauses cleanly and running it again resumes."""
+    """Generate conversations with live progress. Ctrl-C pauses cleanly (calls in flight finish and are saved;
+    exit code 130); a second Ctrl-C stops them too, saving nothing of them. Running it again resumes."""
     import asyncio
+    import shlex
     from decimal import Decimal
 
     from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeRemainingColumn
@@ -533,14 +537,40 @@ def generate(
                 cost=f"${current.total_cost_cents / 100:.2f}",
             )
 
+        def pausing(in_flight: int) -> None:
+            waiting = (
+                f"waiting for {_plural(in_flight, 'call')} in flight to finish and be saved; " if in_flight else ""
+            )
+            progress.console.print(
+                f"pausing: no new call starts; {waiting}Ctrl-C again to stop now (nothing unfinished is saved)",
+                highlight=False,
+            )
+
         try:
-            final = asyncio.run(
-                local_run.work_until_done(database, settings, job_id, concurrency=concurrency, on_progress=show)
+            outcome = asyncio.run(
+                local_run.work_until_done(
+                    database, settings, job_id, concurrency=concurrency, on_progress=show, on_pausing=pausing
+                )
             )
         except KeyboardInterrupt:
-            local_run.pause(database, job_id, "Paused from the command line (Ctrl-C).")
-            console.print("paused: calls in flight were finished and saved; run the same command to resume")
-            raise typer.Exit(130) from None
+            # Ctrl-C in the instant before work_until_done installs its own handler (or after it is removed).
+            local_run.pause(database, job_id, local_run.PAUSE_REASON)
+            outcome = local_run.RunOutcome(local_run.summary(database, job_id), interrupted=True, forced=False)
+    final = outcome.job
+    if outcome.interrupted and final.status == "paused":
+        in_flight = (
+            "the calls in flight were stopped: nothing unfinished was saved, they run again on resume"
+            if outcome.forced
+            else "the calls in flight were finished and saved"
+        )
+        console.print(
+            f"paused job {final.id}: {final.completed_conversations} of {final.total_conversations} generated, "
+            f"{in_flight}; run the same command to resume: tds {shlex.join(sys.argv[1:])}",
+            highlight=False,
+            soft_wrap=True,
+        )
+        database.dispose()
+        raise typer.Exit(EXIT_INTERRUPTED)
     for item in final.items:
         if item.status == "failed":
             console.print(f"[red]#{item.conversation_number} failed:[/] {item.error}", highlight=False)

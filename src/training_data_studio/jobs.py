@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Sequence
 
 import procrastinate
+from procrastinate.middleware import TaskMiddleware
 
 from .core.db import DatabaseTarget
 
@@ -66,6 +68,7 @@ async def run_worker_async(
     wait: bool = True,
     install_signal_handlers: bool = False,
     polling_interval: float = 5.0,
+    task_middleware: Sequence[TaskMiddleware] = (),
 ) -> None:
     """Run a worker on an open app, with the stalled-task sweep beside it."""
     sweeper = asyncio.create_task(watch_stalled_jobs(app))
@@ -79,6 +82,7 @@ async def run_worker_async(
             update_heartbeat_interval=HEARTBEAT_SECONDS,
             fetch_job_polling_interval=polling_interval,
             abort_job_polling_interval=min(polling_interval, 1.0),
+            task_middleware=list(task_middleware),
         )
     finally:
         sweeper.cancel()

@@ -229,3 +229,41 @@ def test_pause_and_resume_a_process_all_job_and_reload_mid_job(
     assert final["failed_conversations"] == 0
     expect(page.locator("[data-progress-text]")).to_have_text("5 of 5 conversations")
     screenshot(page, "generation-job-resumed-completed")
+
+
+def test_regenerate_from_the_detail_view_keeps_the_previous_version(
+    generation_page: Page, generation_app: GenerationApp
+) -> None:
+    page = generation_page
+    conversation_id = _planned_ids(generation_app, 1)[0]
+    started = httpx.post(
+        f"{generation_app.url}/api/train-data/generate/single", json={"conversation_id": conversation_id}, timeout=10
+    )
+    assert started.status_code == 201, started.text
+    deadline = time.monotonic() + 60
+    while _api(generation_app, f"/conversations/{conversation_id}")["generation_status"] != "generated":
+        assert time.monotonic() < deadline, "the first generation did not finish"
+        time.sleep(0.2)
+
+    page.goto("/?status=generated&page_size=100")
+    page.locator(f'{ROWS}[data-conversation="{conversation_id}"] [data-open-detail]').click()
+    panel = page.locator("#slide-over")
+    expect(panel.locator("[data-regenerate]")).to_be_visible()
+    panel.locator("[data-regenerate]").click()
+    dialog = page.locator("#generate-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Regenerate conversation #")
+    expect(dialog.locator("[data-regenerate-notice]")).to_contain_text("kept whole under Previous versions")
+    _settled(dialog)
+    screenshot(page, "regenerate-dialog", full_page=False)
+    dialog.locator("[data-confirm-generation]").click()
+
+    page.wait_for_url(JOB_URL)
+    expect(page.locator("[data-job-status]")).to_have_attribute("data-job-status", "completed", timeout=60_000)
+    page.goto(f"/conversations/{conversation_id}")
+    revisions = page.locator("[data-revisions] li")
+    expect(revisions).to_have_count(1)
+    expect(revisions.first).to_contain_text("Revision 1: generated")
+    revision = _api(generation_app, f"/conversations/{conversation_id}/revisions/1")
+    assert revision["training_pairs"], "the kept version has its turns"
+    screenshot(page, "regenerated-detail")

@@ -68,9 +68,29 @@ def test_a_user_cannot_create_a_job_in_someone_elses_name(database: Database) ->
         "INSERT INTO conversation_templates (template_id, template_name, tier, template_prompt) "
         "VALUES ('x', 'x', 'tier3_edge', 'x')",
         "UPDATE training_conversations SET reviewer_notes = 'x'",
+        "SELECT count(*) FROM conversation_revisions",
     ],
 )
 def test_anon_can_read_or_write_nothing(database: Database, statement: str) -> None:
     with pytest.raises(ProgrammingError, match="permission denied"), database.session_scope() as s:
         act_as(s, role="anon", user_id=str(uuid.uuid4()), claims={"role": "anon"})
+        s.execute(text(statement))
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "INSERT INTO conversation_revisions (conversation_id, revision_number, document, conversation_row, "
+        "generation_status) SELECT id, 1, '{}', '{}', 'generated' FROM training_conversations LIMIT 1",
+        "UPDATE conversation_revisions SET reason = 'regenerated'",
+        "DELETE FROM conversation_revisions",
+    ],
+)
+def test_replaced_versions_are_read_only_for_signed_in_users(database: Database, statement: str) -> None:
+    """Only the worker (the tables' owner) keeps a replaced version; nobody rewrites or deletes one."""
+    with database.session_scope() as s:
+        act_as(s, role="authenticated", user_id=USER_A, claims={"sub": USER_A, "role": "authenticated"})
+        assert s.execute(text("SELECT count(*) FROM conversation_revisions")).scalar_one() == 0
+    with pytest.raises(ProgrammingError, match="permission denied"), database.session_scope() as s:
+        act_as(s, role="authenticated", user_id=USER_A, claims={"sub": USER_A, "role": "authenticated"})
         s.execute(text(statement))

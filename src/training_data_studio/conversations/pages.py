@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..core.deps import SessionDep, UserDep
 from ..core.templating import templates
+from ..generation import regeneration
 from ..generation import service as generation_service
 from . import service
 from .schemas import (
@@ -72,10 +73,18 @@ def _detail_response(request: Request, session: SessionDep, ident: str, *, statu
     partial = _renders_block(request)
     # The same block fills the Matrix's slide-over (which adds a close button) or stands on its own page.
     panel = partial and request.headers.get("hx-target") == "slide-over"
+    context = {
+        "c": detail,
+        "detail_json": detail.model_dump_json(indent=2),
+        "panel": panel,
+        "regenerate_refusal": regeneration.refusal(detail),
+        "revisions": regeneration.list_revisions(session, detail.id),
+        **_display_context(),
+    }
     return templates.TemplateResponse(
         request,
         "conversation_detail.html",
-        {"c": detail, "detail_json": detail.model_dump_json(indent=2), "panel": panel, **_display_context()},
+        context,
         block_name="detail_body" if partial else None,
         status_code=status_code,
     )

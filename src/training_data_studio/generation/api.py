@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import PlainTextResponse
 from sse_starlette.sse import EventSourceResponse
 
 from ..core.deps import DbDep, SessionDep, SettingsDep, UserDep
-from . import schemas, service
+from . import regeneration, schemas, service
 from .events import stream_events
 
 router = APIRouter(prefix="/api/train-data", tags=["generation"])
@@ -33,6 +33,7 @@ def _start(
     job_type: schemas.JobType,
     conversation_ids: list[str] | None,
     options: schemas.JobOptions,
+    regenerate: bool = False,
 ) -> schemas.JobDetail:
     job = service.start_job(
         session,
@@ -42,6 +43,7 @@ def _start(
         job_type=job_type,
         idents=conversation_ids,
         options=options,
+        regenerate=regenerate,
     )
     return service.job_summary(session, job, with_details=True)
 
@@ -50,9 +52,16 @@ def _start(
 def generate_single(
     body: schemas.SingleJobCreate, session: SessionDep, queue: QueueDep, settings: SettingsDep, user: UserDep
 ) -> schemas.JobDetail:
-    """Generate one planned conversation as a background job."""
+    """Generate one planned conversation as a background job, or with `regenerate` a new version of a generated one."""
     return _start(
-        session, queue, settings, user, job_type="single", conversation_ids=[body.conversation_id], options=body.options
+        session,
+        queue,
+        settings,
+        user,
+        job_type="single",
+        conversation_ids=[body.conversation_id],
+        options=body.options,
+        regenerate=body.regenerate,
     )
 
 
@@ -72,6 +81,29 @@ def generate_all(
 ) -> schemas.JobDetail:
     """Generate every remaining planned conversation: Tier 1, then 2, then 3, by number."""
     return _start(session, queue, settings, user, job_type="process_all", conversation_ids=None, options=body.options)
+
+
+@router.get(
+    "/conversations/{ident}/revisions",
+    response_model=list[schemas.RevisionRead],
+    tags=["conversations"],
+    responses={404: {"description": "No such conversation: `{error: {code, message}}`."}},
+)
+def list_revisions(ident: str, session: SessionDep) -> list[schemas.RevisionRead]:
+    """The versions a conversation had before it was regenerated, newest first."""
+    return regeneration.revisions_of(session, ident)
+
+
+@router.get(
+    "/conversations/{ident}/revisions/{revision_number}",
+    tags=["conversations"],
+    responses={404: {"description": "No such conversation or revision: `{error: {code, message}}`."}},
+)
+def read_revision(
+    ident: str, revision_number: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep
+) -> dict[str, Any]:
+    """A replaced version in the single-conversation seed layout, as its export returned it then."""
+    return regeneration.revision_document(session, ident, revision_number)
 
 
 @router.get("/generate/estimate", response_model=schemas.Estimate)

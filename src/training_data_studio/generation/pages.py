@@ -29,7 +29,7 @@ from ..core.errors import AppError
 from ..core.templating import is_htmx, templates
 from ..models import GenerationJob, TrainingConversation
 from ..prompt_templates import service as prompt_templates
-from . import schemas, service
+from . import regeneration, schemas, service
 from .api import QueueDep
 from .notify import email_unavailable_reason
 from .providers.factory import GenerationUnavailable, provider_from_settings
@@ -181,6 +181,7 @@ def _dialog_context(
     form: dict[str, Any],
     errors: dict[str, str] | None = None,
     left_out: Sequence[TrainingConversation] = (),
+    regenerate: bool = False,
 ) -> dict[str, Any]:
     availability = _availability(settings)
     estimate = service.estimate(session, conversations)
@@ -198,15 +199,27 @@ def _dialog_context(
         "tier_order": list(service.TIER_ORDER),
         "duration": _duration,
         "dollars": _dollars,
+        "regenerate": regenerate,
+        "single_problem": None,
     }
     if kind == "single" and conversations:
-        context["template"] = _template_facts(session, conversations[0])
+        conversation = conversations[0]
+        context["template"] = _template_facts(session, conversation)
+        if regenerate:
+            context["single_problem"] = regeneration.refusal(conversation)
+        elif conversation.generation_status != "planned":
+            status = conversation.generation_status.replace("_", " ")
+            context["single_problem"] = f"Only planned conversations can be generated; this one is {status}."
     return context
 
 
-def _single_context(session: Session, settings: Settings, ident: str, form: dict[str, Any]) -> dict[str, Any]:
+def _single_context(
+    session: Session, settings: Settings, ident: str, form: dict[str, Any], *, regenerate: bool = False
+) -> dict[str, Any]:
     conversations = service.resolve_conversations(session, [ident])
-    return _dialog_context(session, settings, kind="single", conversations=conversations, form=form)
+    return _dialog_context(
+        session, settings, kind="single", conversations=conversations, form=form, regenerate=regenerate
+    )
 
 
 def _batch_context(session: Session, settings: Settings, idents: Sequence[str], form: dict[str, Any]) -> dict[str, Any]:
@@ -229,9 +242,11 @@ def generate_single_dialog(
     settings: SettingsDep,
     user: UserDep,
     conversation: Annotated[str, Query(min_length=1, max_length=100)],
+    regenerate: bool = False,
 ) -> Response:
-    """The confirmation dialog for generating one planned conversation."""
-    return _dialog_response(request, _single_context(session, settings, conversation, _form_defaults(user)))
+    """The confirmation dialog for generating one planned conversation, or a new version of a generated one."""
+    context = _single_context(session, settings, conversation, _form_defaults(user), regenerate=regenerate)
+    return _dialog_response(request, context)
 
 
 @router.get("/generate/batch", response_class=HTMLResponse)
@@ -288,10 +303,18 @@ def _start_job(
     job_type: schemas.JobType,
     idents: Sequence[str] | None,
     options: schemas.JobOptions,
+    regenerate: bool = False,
 ) -> GenerationJob:
     """Start the job the dialog confirmed (the same service path as the JSON API)."""
     return service.start_job(
-        session, queue, settings=settings, user=user.id, job_type=job_type, idents=idents, options=options
+        session,
+        queue,
+        settings=settings,
+        user=user.id,
+        job_type=job_type,
+        idents=idents,
+        options=options,
+        regenerate=regenerate,
     )
 
 
@@ -321,18 +344,21 @@ def _confirm(
     kind: schemas.JobType,
     idents: Sequence[str] | None,
     form: dict[str, Any],
+    regenerate: bool = False,
 ) -> Response:
     options, errors = _options(form, allow_economy=kind != "single")
     if options is None:
         if kind == "single":
-            context = _single_context(session, settings, (idents or [""])[0], form)
+            context = _single_context(session, settings, (idents or [""])[0], form, regenerate=regenerate)
         elif kind == "batch":
             context = _batch_context(session, settings, idents or [], form)
         else:
             context = _process_all_context(session, settings, form)
         context["errors"] = errors
         return _dialog_response(request, context)
-    job = _start_job(session, queue, settings, user, job_type=kind, idents=idents, options=options)
+    job = _start_job(
+        session, queue, settings, user, job_type=kind, idents=idents, options=options, regenerate=regenerate
+    )
     return _started(request, job)
 
 
@@ -352,13 +378,24 @@ def generate_single(
     settings: SettingsDep,
     user: UserDep,
     conversation_id: Annotated[str, Form(min_length=1, max_length=100)],
+    regenerate: Checkbox = False,
     budget_usd: Text = "",
     notify: Checkbox = False,
     notify_email: Text = "",
 ) -> Response:
-    """Start a job for one planned conversation, then show its dashboard."""
+    """Start a job for one planned conversation (or a regeneration of a generated one), then show its dashboard."""
     form = _form(False, budget_usd, notify, notify_email)
-    return _confirm(request, session, queue, settings, user, kind="single", idents=[conversation_id], form=form)
+    return _confirm(
+        request,
+        session,
+        queue,
+        settings,
+        user,
+        kind="single",
+        idents=[conversation_id],
+        form=form,
+        regenerate=regenerate,
+    )
 
 
 @router.post("/generate/batch", response_class=HTMLResponse)

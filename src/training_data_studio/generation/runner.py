@@ -36,7 +36,7 @@ from ..models import (
     TrainingTurn,
 )
 from ..plan.service import PlanRow
-from . import service
+from . import regeneration, service
 from .generate import Attempt, GenerationFailed, GenerationOutcome, InvalidOutput, generate_conversation
 from .notify import send_completion_email
 from .pricing import cost_cents
@@ -160,14 +160,32 @@ def _finish_item(session: Session, item: GenerationJobItem, status: str, *, erro
         item.duration_seconds = Decimal(str(round((item.finished_at - item.started_at).total_seconds(), 2)))
 
 
+def lock_job_and_item(
+    session: Session, item_id: uuid.UUID, job_id: uuid.UUID | None = None
+) -> tuple[GenerationJob, GenerationJobItem] | None:
+    """Lock the item's job, then the item: the order pause, resume, cancel and retry take them in. Taking
+    them the other way round let a worker and a control action (or two workers' event inserts, whose
+    foreign-key checks share-lock the job) wait on each other in a cycle. None when the item is gone."""
+    if job_id is None:
+        job_id = session.scalar(select(GenerationJobItem.job_id).where(GenerationJobItem.id == item_id))
+        if job_id is None:
+            return None
+    job = session.get(GenerationJob, job_id, with_for_update=True)
+    item = session.get(GenerationJobItem, item_id, with_for_update=True)
+    if job is None or item is None:
+        return None
+    return job, item
+
+
 def fail_unconfigured(runtime: Runtime, item_id: uuid.UUID) -> None:
     from .providers.factory import GenerationUnavailable
 
     message = GenerationUnavailable().message
     with runtime.database.session_scope() as session:
-        item = session.get(GenerationJobItem, item_id, with_for_update=True)
-        if item is None or item.status in service.TERMINAL_ITEM_STATUSES:
+        locked = lock_job_and_item(session, item_id)
+        if locked is None or locked[1].status in service.TERMINAL_ITEM_STATUSES:
             return
+        item = locked[1]
         _finish_item(session, item, "failed", error=message)
         service.record_event(session, item.job_id, step="failed", level="error", message=message, item_id=item.id)
         service.refresh_job_totals(session, item.job_id)
@@ -211,16 +229,20 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
     """Claim the item's conversation and build its prompt; None when there is nothing (more) to do."""
     assert runtime.provider is not None
     with runtime.database.session_scope() as session:
-        item = session.get(GenerationJobItem, item_id, with_for_update=True)
-        if item is None or item.status in service.TERMINAL_ITEM_STATUSES:
+        locked = lock_job_and_item(session, item_id)
+        if locked is None or locked[1].status in service.TERMINAL_ITEM_STATUSES:
             return None  # already done (a re-run after a crash) or deleted
-        job = session.get(GenerationJob, item.job_id, with_for_update=True)
-        assert job is not None
+        job, item = locked
         if job.status in ("cancelled", "completed", "failed"):
+            if item.status == "running":  # its worker died; the conversation it claimed goes back
+                service.release_conversation(session, item, failed=False, error=None)
             _finish_item(session, item, "cancelled")
             return None
         if job.status == "paused":
+            if item.status == "running":  # its worker died while the job was paused: give the claim back
+                service.release_conversation(session, item, failed=False, error=None)
             item.status = "paused"  # resume queues it again
+            item.procrastinate_job_id = None
             return None
         conversation = session.get(TrainingConversation, item.conversation_id)
         assert conversation is not None
@@ -366,17 +388,17 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
     assert runtime.provider is not None
     number = prepared.conversation_number
     with runtime.database.session_scope() as session:
-        item = session.get(GenerationJobItem, prepared.item_id, with_for_update=True)
-        job = session.get(GenerationJob, prepared.job_id, with_for_update=True)
+        locked = lock_job_and_item(session, prepared.item_id, prepared.job_id)
         conversation = session.get(TrainingConversation, prepared.conversation_row_id, with_for_update=True)
-        assert item is not None
-        assert job is not None
+        assert locked is not None
         assert conversation is not None
+        job, item = locked
         if job.status == "cancelled" or conversation.generation_status != "in_progress":
             # Cancelled while the call was in flight: keep what it cost, save nothing of it.
             session.add_all(_attempt_rows(prepared, outcome.attempts, accepted=False))
-            service.release_conversation(session, conversation.id, failed=False, error=None)
-            _finish_item(session, item, "cancelled")
+            service.release_conversation(session, item, failed=False, error=None)
+            if item.status not in service.TERMINAL_ITEM_STATUSES:  # never overwrite an outcome already recorded
+                _finish_item(session, item, "cancelled")
             service.refresh_job_totals(session, job.id)
             return
         service.record_event(
@@ -399,6 +421,11 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
         cost = cost_cents(outcome.model, outcome.usage, batch=bool((job.options or {}).get("economy")))
         finished = datetime.now(UTC)
         duration = Decimal(str(round(outcome.duration_seconds, 2)))
+        revision = None
+        if item.regenerate and item.previous_status is not None:
+            revision = regeneration.keep_previous_version(
+                session, conversation, previous_status=item.previous_status, job_id=job.id, user=job.created_by
+            )
         saved = save_conversation(
             session,
             doc,
@@ -419,8 +446,22 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
                 "template_id": prepared.template_row_id,
                 "template_version": prepared.template_version,
                 "generation_error": None,
+                # Seed status and review are people's decisions: a model that copies them from its examples
+                # (the prompt asks it not to) must not make its own output a seed or a reviewed conversation.
+                "is_seed_example": False,
+                "use_for_variations": False,
+                "human_reviewed": False,
+                **(regeneration.review_fields_reset() if revision is not None else {}),
             },
         )
+        if revision is not None and item.previous_status is not None:
+            regeneration.record_regenerated(
+                session,
+                conversation,
+                previous_status=item.previous_status,
+                revision=revision.revision_number,
+                user=job.created_by,
+            )
         for step, message in (
             ("saving_turns", "Saving turns to database…"),
             ("emotional_context", "Generating emotional context…"),
@@ -460,8 +501,9 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
 
 def save_failure(runtime: Runtime, prepared: Prepared, error: GenerationFailed) -> None:
     with runtime.database.session_scope() as session:
-        item = session.get(GenerationJobItem, prepared.item_id, with_for_update=True)
-        assert item is not None
+        locked = lock_job_and_item(session, prepared.item_id, prepared.job_id)
+        assert locked is not None
+        item = locked[1]
         rows = _attempt_rows(prepared, error.attempts, accepted=False)
         if not isinstance(error, InvalidOutput):
             rows.append(
@@ -481,7 +523,7 @@ def save_failure(runtime: Runtime, prepared: Prepared, error: GenerationFailed) 
         item.cost_cents = cost.cents
         item.input_tokens, item.output_tokens = usage.input_tokens, usage.output_tokens
         _finish_item(session, item, "failed", error=error.message)
-        service.release_conversation(session, prepared.conversation_row_id, failed=True, error=error.message)
+        service.release_conversation(session, item, failed=True, error=error.message)
         service.record_event(
             session,
             prepared.job_id,
@@ -499,10 +541,18 @@ def save_failure(runtime: Runtime, prepared: Prepared, error: GenerationFailed) 
 
 def release_after_abort(runtime: Runtime, prepared: Prepared) -> None:
     with runtime.database.session_scope() as session:
-        item = session.get(GenerationJobItem, prepared.item_id, with_for_update=True)
-        assert item is not None
-        service.release_conversation(session, prepared.conversation_row_id, failed=False, error=None)
-        _finish_item(session, item, "cancelled")
+        locked = lock_job_and_item(session, prepared.item_id, prepared.job_id)
+        assert locked is not None
+        job, item = locked
+        service.release_conversation(session, item, failed=False, error=None)
+        message = f"#{prepared.conversation_number}: the call in flight was aborted; nothing was saved."
+        if job.status == "paused":
+            # A forced pause (a second Ctrl-C in `tds generate`) stopped the call: resume runs it again.
+            item.status = "paused"
+            item.procrastinate_job_id = None
+            message = f"#{prepared.conversation_number}: the call in flight was stopped; it runs again on resume."
+        else:
+            _finish_item(session, item, "cancelled")
         service.record_event(
             session,
             prepared.job_id,
@@ -510,7 +560,7 @@ def release_after_abort(runtime: Runtime, prepared: Prepared) -> None:
             level="warning",
             item_id=item.id,
             conversation_number=prepared.conversation_number,
-            message=f"#{prepared.conversation_number}: the call in flight was aborted; nothing was saved.",
+            message=message,
         )
         service.refresh_job_totals(session, prepared.job_id)
 

@@ -41,6 +41,11 @@ class SingleJobCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     conversation_id: str = Field(min_length=1, max_length=100)
+    regenerate: bool = Field(
+        default=False,
+        description="Replace a generated (reviewed, approved, flagged) conversation with a new version; the current "
+        "version is kept as a revision and the new one awaits review.",
+    )
     options: JobOptions = Field(default_factory=JobOptions)
 
 
@@ -61,6 +66,20 @@ class BatchJobCreate(BaseModel):
         if len(set(self.conversation_ids)) != len(self.conversation_ids):
             raise ValueError("conversation_ids lists a conversation twice")
         return self
+
+
+class RevisionRead(BaseModel):
+    """A version of a conversation that a regeneration replaced (its document: `.../revisions/{number}`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    revision_number: int
+    reason: str
+    generation_status: str
+    quality_score: Decimal | None
+    replaced_by_job_id: uuid.UUID | None
+    created_by: str | None
+    created_at: datetime
 
 
 class TierProgress(BaseModel):

@@ -3,7 +3,8 @@ resuming, cancelling and summarising. Queue operations go through a `JobQueue` s
 Procrastinate; `tasks.py` provides the real one.
 
 Exactly-once: a conversation is claimed by one atomic UPDATE planned→in_progress (or failed→in_progress for a
-retry). Two workers, two "process all" clicks or a restart can race for it; only one UPDATE matches.
+retry, or generated/reviewed/approved/flagged→in_progress for a regeneration, see regeneration.py). Two workers,
+two "process all" clicks or a restart can race for it; only one UPDATE matches.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from sqlalchemy.orm import Session
 from ..core.config import Settings
 from ..core.errors import AppError, ConflictError, NotFoundError
 from ..models import GenerationJob, GenerationJobEvent, GenerationJobItem, TrainingConversation
-from . import schemas
+from . import regeneration, schemas
 
 TIER_ORDER = {"tier1_template": 1, "tier2_scenario": 2, "tier3_edge": 3}
 ACTIVE_JOB_STATUSES = ("queued", "in_progress", "paused")
@@ -122,16 +123,22 @@ def create_job(
     user: str,
     provider: str,
     model: str,
+    regenerate: bool = False,
 ) -> GenerationJob:
-    """Create a job with one item per conversation, in generation order. Refuses what cannot be generated."""
+    """Create a job with one item per conversation, in generation order. Refuses what cannot be generated.
+    ``regenerate``: the conversations were generated before and each gets a new version (the old one is kept)."""
     if options.economy and provider != "anthropic":
         raise AppError(
             "economy_unavailable",
             "Economy mode uses Anthropic's Message Batches API: set ANTHROPIC_API_KEY to use it.",
             status=409,
         )
+    if regenerate:
+        if job_type == "process_all":
+            raise ConflictError("Process-all generates planned conversations; regenerate a selection instead.")
+        regeneration.check_regeneratable(conversations)
     not_planned = [c for c in conversations if c.generation_status != "planned"]
-    if not_planned and job_type != "process_all":
+    if not_planned and job_type != "process_all" and not regenerate:
         listed = ", ".join(f"#{c.conversation_number} ({c.generation_status})" for c in not_planned[:10])
         raise ConflictError(f"Only planned conversations can be generated; these are not: {listed}.")
     held = _already_queued(session, [c.id for c in conversations])
@@ -160,10 +167,18 @@ def create_job(
     session.add(job)
     session.flush()
     session.add_all(
-        GenerationJobItem(job_id=job.id, conversation_id=c.id, position=i) for i, c in enumerate(ordered, start=1)
+        GenerationJobItem(job_id=job.id, conversation_id=c.id, position=i, regenerate=regenerate)
+        for i, c in enumerate(ordered, start=1)
     )
     skipped = f" ({len(held)} already queued elsewhere were left out)" if held else ""
-    record_event(session, job.id, step="job_created", message=f"Job created for {len(ordered)} conversations{skipped}.")
+    purpose = "to regenerate" if regenerate else "for"
+    kept = " Each current version is kept as a revision when its new one is saved." if regenerate else ""
+    record_event(
+        session,
+        job.id,
+        step="job_created",
+        message=f"Job created {purpose} {len(ordered)} conversations{skipped}.{kept}",
+    )
     session.flush()
     return job
 
@@ -177,9 +192,10 @@ def start_job(
     job_type: schemas.JobType,
     idents: Sequence[str] | None,
     options: schemas.JobOptions,
+    regenerate: bool = False,
 ) -> GenerationJob:
     """The one way a job starts (API and pages): refuse when no model is configured, create, enqueue.
-    `idents` None means every remaining conversation."""
+    `idents` None means every remaining conversation; `regenerate` replaces generated ones with new versions."""
     from .providers.factory import provider_from_settings
 
     provider = provider_from_settings(settings)  # refuses, naming the env vars, when nothing is configured
@@ -192,6 +208,7 @@ def start_job(
         user=user,
         provider=provider.name,
         model=provider.model,
+        regenerate=regenerate,
     )
     enqueue_job(session, queue, job)
     return job
@@ -256,6 +273,7 @@ def pause_job(
     job = _lock_job(session, job_id)
     if job.status not in ("queued", "in_progress"):
         raise ConflictError(f"A {job.status} job cannot be paused.")
+    # Workers lock the job before its items too (runner.lock_job_and_item), so none holds an item this waits for.
     queued = job_items(session, job_id, statuses=["queued"])
     queue.cancel_queued([i.procrastinate_job_id for i in queued if i.procrastinate_job_id is not None])
     for item in queued:
@@ -281,7 +299,8 @@ def resume_job(session: Session, queue: JobQueue, job_id: uuid.UUID) -> Generati
     enqueue_job(session, queue, job)
     record_event(session, job_id, step="resumed", message=f"Resumed: {len(paused)} conversations queued again.")
     session.flush()
-    return job
+    # Paused while only its last calls were in flight, it has nothing left to queue: it is finished now.
+    return refresh_job_totals(session, job_id)
 
 
 def cancel_job(session: Session, queue: JobQueue, job_id: uuid.UUID) -> GenerationJob:
@@ -297,7 +316,7 @@ def cancel_job(session: Session, queue: JobQueue, job_id: uuid.UUID) -> Generati
         item.status = "cancelled"
     for item in running:
         if item.procrastinate_job_id is None:  # waiting in a Message Batch: its result will be ignored
-            release_conversation(session, item.conversation_id, failed=False, error=None)
+            release_conversation(session, item, failed=False, error=None)
             item.status = "cancelled"
     job.status = "cancelled"
     job.completed_at = datetime.now(UTC)
@@ -345,6 +364,8 @@ def claim_conversation(session: Session, item: GenerationJobItem) -> Claim | Non
     A conversation already `in_progress` for this very item is taken over: that happens only when the
     worker that claimed it died and the queue handed the task to another worker.
     """
+    if item.regenerate:
+        return _claim_for_regeneration(session, item)
     claimed = session.scalars(
         update(TrainingConversation)
         .where(
@@ -363,12 +384,36 @@ def claim_conversation(session: Session, item: GenerationJobItem) -> Claim | Non
     return None
 
 
-def release_conversation(session: Session, conversation_id: uuid.UUID, *, failed: bool, error: str | None) -> None:
-    """Give a claimed conversation back: to `failed` with its error, or to `planned` (paused, cancelled)."""
+def _claim_for_regeneration(session: Session, item: GenerationJobItem) -> Claim | None:
+    """The claim of a regeneration: from the status its current version has, remembered on the item so that
+    giving it back restores exactly that (the old version stays in place until the new one is saved)."""
+    conversation = session.get(TrainingConversation, item.conversation_id, with_for_update=True)
+    if conversation is None:
+        return None
+    if conversation.generation_status == "in_progress":
+        taken_over = item.status == "running" and item.previous_status is not None
+        return Claim(conversation, taken_over=True) if taken_over else None
+    if regeneration.refusal(conversation) is not None:
+        return None
+    item.previous_status = conversation.generation_status
+    conversation.generation_status = "in_progress"
+    session.flush()
+    return Claim(conversation, taken_over=False)
+
+
+def release_conversation(session: Session, item: GenerationJobItem, *, failed: bool, error: str | None) -> None:
+    """Give a claimed conversation back: to `failed` with its error, or to `planned` (paused, cancelled). A
+    regeneration gives it back with the status its untouched previous version had, and says why it failed."""
+    if item.regenerate and item.previous_status is not None:
+        status, message = item.previous_status, None
+        if failed:
+            message = f"Regeneration failed ({(error or 'unknown error').rstrip('.')}); the previous version is kept."
+    else:
+        status, message = ("failed" if failed else "planned"), error
     session.execute(
         update(TrainingConversation)
-        .where(TrainingConversation.id == conversation_id, TrainingConversation.generation_status == "in_progress")
-        .values(generation_status="failed" if failed else "planned", generation_error=error, updated_at=func.now())
+        .where(TrainingConversation.id == item.conversation_id, TrainingConversation.generation_status == "in_progress")
+        .values(generation_status=status, generation_error=message, updated_at=func.now())
     )
 
 

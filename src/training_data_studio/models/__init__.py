@@ -13,12 +13,13 @@ from .conversation import (
 from .generation import GenerationAttempt, GenerationJobEvent, GenerationJobItem, ProviderRateState
 from .import_run import ImportRun, ImportRunItem
 from .job import GenerationJob
-from .review import ConversationReview, QualityJudgement
+from .review import ConversationReview, ConversationRevision, QualityJudgement
 from .template import ConversationTemplate, ConversationTemplateVersion
 
 __all__ = [
     "Base",
     "ConversationReview",
+    "ConversationRevision",
     "ConversationTemplate",
     "ConversationTemplateVersion",
     "EmotionalContext",

@@ -33,6 +33,10 @@ class GenerationJobItem(Base):
     cache_read_tokens: Mapped[int | None]
     cache_write_tokens: Mapped[int | None]
     quality_score: Mapped[Decimal | None] = mapped_column(Numeric(2, 1))
+    # A regeneration replaces an existing version; previous_status is that version's status, restored when the
+    # regeneration does not succeed (migration 20261125170000_regeneration.sql).
+    regenerate: Mapped[bool] = mapped_column(server_default="false")
+    previous_status: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
 

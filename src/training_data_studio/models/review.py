@@ -1,12 +1,14 @@
-"""Review history and LLM judgements of a conversation's quality (migration 20261125160000_quality_review.sql)."""
+"""Review history, LLM judgements and replaced versions of a conversation (migrations
+20261125160000_quality_review.sql and 20261125170000_regeneration.sql)."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ForeignKey, SmallInteger, String, func
+from sqlalchemy import ForeignKey, Numeric, SmallInteger, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base, uuid_pk
@@ -45,3 +47,22 @@ class QualityJudgement(Base):
     output_tokens: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())
     created_by: Mapped[str | None]
+
+
+class ConversationRevision(Base):
+    """A version of a conversation that a regeneration replaced, kept whole: append-only."""
+
+    __tablename__ = "conversation_revisions"
+
+    id: Mapped[uuid.UUID] = uuid_pk()
+    conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_conversations.id", ondelete="CASCADE"))
+    revision_number: Mapped[int]
+    reason: Mapped[str] = mapped_column(String(30), server_default="regenerated")
+    document: Mapped[dict[str, Any]]
+    conversation_row: Mapped[dict[str, Any]]
+    quality_metrics: Mapped[dict[str, Any] | None]
+    generation_status: Mapped[str] = mapped_column(String(20))
+    quality_score: Mapped[Decimal | None] = mapped_column(Numeric(2, 1))
+    replaced_by_job_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("generation_jobs.id", ondelete="SET NULL"))
+    created_by: Mapped[str | None]
+    created_at: Mapped[datetime] = mapped_column(server_default=func.clock_timestamp())

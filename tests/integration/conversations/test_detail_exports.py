@@ -216,8 +216,9 @@ def test_the_detail_toolbar_offers_the_downloads_only_when_there_is_something(
         f.insert_conversation(s, conversation_id="planned_001")
     html = client.get("/conversations/fp_zoe_007").text
     for extension in ("csv", "pdf"):
-        assert f'href="/api/train-data/conversations/fp_zoe_007/export.{extension}" download>' in html
+        assert f'href="/api/train-data/conversations/fp_zoe_007/export.{extension}" download="">' in html
+    assert 'href="/api/train-data/conversations/fp_zoe_007/export" download="fp_zoe_007.json">' in html
     planned = client.get("/conversations/planned_001").text
-    assert "/export.csv" not in planned
-    assert re.search(r"<button[^>]*disabled[^>]*>Export CSV</button>", planned)
-    assert re.search(r"<button[^>]*disabled[^>]*>Export PDF</button>", planned)
+    assert "planned_001/export" not in planned
+    for label in ("JSON", "CSV", "PDF"):
+        assert re.search(rf"<button[^>]*disabled[^>]*>Export {label}</button>", planned)

@@ -5,20 +5,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
-import uuid
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select, update
 
+from tests.helpers.generation import anthropic_settings, start_job, work_until_idle
 from tests.helpers.workers import run_async
-from training_data_studio.core.config import Settings
 from training_data_studio.core.db import Database
-from training_data_studio.generation import schemas, service
-from training_data_studio.generation.runner import Runtime, build_runtime
-from training_data_studio.generation.tasks import ProcrastinateQueue
-from training_data_studio.jobs import make_app, run_worker_async
 from training_data_studio.models import (
     GenerationAttempt,
     GenerationJob,
@@ -56,51 +51,9 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAnthropic]:
     yield from _fake(FakeConfig(latency_seconds=0.05), monkeypatch)
 
 
-def _settings(**extra: Any) -> Settings:
-    return Settings(ANTHROPIC_API_KEY="test-key", TDS_ANTHROPIC_MODEL="claude-sonnet-4-6", **extra)  # type: ignore[call-arg]
-
-
-def _start_job(database: Database, job_type: schemas.JobType, idents: list[str] | None, **options: Any) -> uuid.UUID:
-    app = make_app(database.target).open()
-    try:
-        with database.session_scope() as s:
-            conversations = (
-                service.remaining_conversations(s) if idents is None else service.resolve_conversations(s, idents)
-            )
-            job = service.create_job(
-                s,
-                job_type=job_type,
-                conversations=conversations,
-                options=schemas.JobOptions(**options),
-                user="dana",
-                provider="anthropic",
-                model="claude-sonnet-4-6",
-            )
-            service.enqueue_job(s, ProcrastinateQueue(app), job)
-            return job.id
-    finally:
-        app.close()
-
-
-def _work(database: Database, settings: Settings, *, concurrency: int = 4) -> Runtime:
-    """Run a worker until the queue is empty."""
-
-    async def run() -> Runtime:
-        app = make_app(database.target)
-        async with app.open_async():
-            runtime = build_runtime(database, settings, app)
-            try:
-                await run_worker_async(app, runtime, concurrency=concurrency, wait=False)
-            finally:
-                await runtime.aclose()
-            return runtime
-
-    return run_async(run())
-
-
 def test_a_batch_is_generated_checked_and_saved(seeded: Database, fake: FakeAnthropic) -> None:
-    job_id = _start_job(seeded, "batch", ["11", "12", "51"])
-    _work(seeded, _settings())
+    job_id = start_job(seeded, "batch", ["11", "12", "51"])
+    work_until_idle(seeded, anthropic_settings())
 
     with seeded.session_scope() as s:
         job = s.get(GenerationJob, job_id)
@@ -140,8 +93,8 @@ def test_a_batch_is_generated_checked_and_saved(seeded: Database, fake: FakeAnth
 
 def test_invalid_output_gets_one_repair_then_fails_cleanly(seeded: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     for fake in _fake(FakeConfig(script=["invalid", "invalid"]), monkeypatch):
-        job_id = _start_job(seeded, "single", ["11"])
-        _work(seeded, _settings())
+        job_id = start_job(seeded, "single", ["11"])
+        work_until_idle(seeded, anthropic_settings())
         assert fake.counters.calls == 2
     with seeded.session_scope() as s:
         row = s.scalars(select(TrainingConversation).where(TrainingConversation.conversation_number == 11)).one()
@@ -159,8 +112,8 @@ def test_invalid_output_gets_one_repair_then_fails_cleanly(seeded: Database, mon
 
 def test_truncated_then_valid_is_repaired_and_saved(seeded: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     for fake in _fake(FakeConfig(script=["dangling_escape", "ok"]), monkeypatch):
-        _start_job(seeded, "single", ["12"])
-        _work(seeded, _settings())
+        start_job(seeded, "single", ["12"])
+        work_until_idle(seeded, anthropic_settings())
         assert fake.counters.calls == 2
     with seeded.session_scope() as s:
         row = s.scalars(select(TrainingConversation).where(TrainingConversation.conversation_number == 12)).one()
@@ -178,16 +131,16 @@ def test_two_workers_and_two_process_all_clicks_generate_each_conversation_once(
             .values(generation_status="approved")
         )
     for fake in _fake(FakeConfig(latency_seconds=0.1), monkeypatch):
-        first = _start_job(seeded, "process_all", None)
+        first = start_job(seeded, "process_all", None)
         # The second click finds everything already queued.
         with pytest.raises(Exception, match="already queued"):
-            _start_job(seeded, "process_all", None)
+            start_job(seeded, "process_all", None)
         # And a batch job made before the first one ran, holding the same rows, is refused too.
 
         async def two_workers() -> None:
             await asyncio.gather(
-                asyncio.to_thread(_work, seeded, _settings(), concurrency=3),
-                asyncio.to_thread(_work, seeded, _settings(), concurrency=3),
+                asyncio.to_thread(work_until_idle, seeded, anthropic_settings(), concurrency=3),
+                asyncio.to_thread(work_until_idle, seeded, anthropic_settings(), concurrency=3),
             )
 
         run_async(two_workers())
@@ -223,8 +176,8 @@ def test_completion_email_goes_to_a_real_smtp_server(seeded: Database, fake: Fak
     controller = Controller(inbox, hostname="127.0.0.1", port=port)
     controller.start()
     try:
-        job_id = _start_job(seeded, "batch", ["11", "12"], notify_email="dana@example.com")
-        _work(seeded, _settings(SMTP_URL=f"smtp://127.0.0.1:{port}"))
+        job_id = start_job(seeded, "batch", ["11", "12"], notify_email="dana@example.com")
+        work_until_idle(seeded, anthropic_settings(SMTP_URL=f"smtp://127.0.0.1:{port}"))
     finally:
         controller.stop()
     assert len(inbox.messages) == 1
@@ -239,8 +192,8 @@ def test_completion_email_goes_to_a_real_smtp_server(seeded: Database, fake: Fak
 
 
 def test_without_smtp_the_email_is_skipped_with_the_reason(seeded: Database, fake: FakeAnthropic) -> None:
-    job_id = _start_job(seeded, "single", ["11"], notify_email="dana@example.com")
-    _work(seeded, _settings())
+    job_id = start_job(seeded, "single", ["11"], notify_email="dana@example.com")
+    work_until_idle(seeded, anthropic_settings())
     with seeded.session_scope() as s:
         events = s.scalars(select(GenerationJobEvent).where(GenerationJobEvent.job_id == job_id)).all()
     skipped = [e for e in events if e.step == "email_skipped"]

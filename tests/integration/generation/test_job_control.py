@@ -10,10 +10,12 @@ from collections.abc import Callable, Iterator
 import pytest
 from sqlalchemy import func, select
 
+from tests.helpers.generation import work_until_idle
 from tests.helpers.workers import BackgroundWorker, worker_process
 from training_data_studio.core.config import Settings
 from training_data_studio.core.db import Database
 from training_data_studio.generation import schemas, service
+from training_data_studio.generation.runner import build_runtime, prepare
 from training_data_studio.generation.tasks import ProcrastinateQueue
 from training_data_studio.jobs import make_app
 from training_data_studio.models import (
@@ -209,3 +211,49 @@ def test_a_killed_worker_is_replaced_and_each_conversation_is_generated_once(
         )
     assert turns == targets  # every conversation saved exactly once, with exactly its own turns
     assert takeovers == 2
+
+
+def test_a_dead_workers_task_retried_while_paused_gives_its_claim_back(
+    seeded: Database, fake_factory: Callable[[FakeConfig], FakeAnthropic]
+) -> None:
+    """A worker died holding #11; its task comes back while the job is paused: #11 must not stay in progress."""
+    fake = fake_factory(FakeConfig())
+    job_id = _start(seeded, [11])
+    with seeded.session_scope() as s:
+        item = s.scalars(select(GenerationJobItem).where(GenerationJobItem.job_id == job_id)).one()
+        assert service.claim_conversation(s, item) is not None
+        item.status = "running"  # what the dead worker left behind
+        item_id = item.id
+    _queue_control(seeded, service.pause_job, job_id)
+
+    app = make_app(seeded.target).open()
+    try:
+        # The queue hands the dead worker's task to a live worker, which runs prepare() for it: that task is
+        # taken off the queue here and prepare() called as the worker would.
+        with seeded.session_scope() as s:
+            queue_job_id = s.scalar(
+                select(GenerationJobItem.procrastinate_job_id).where(GenerationJobItem.id == item_id)
+            )
+        assert queue_job_id is not None
+        ProcrastinateQueue(app).cancel_queued([queue_job_id])
+        runtime = build_runtime(seeded, SETTINGS, app)
+        assert prepare(runtime, item_id) is None
+    finally:
+        app.close()
+    with seeded.session_scope() as s:
+        item = s.get(GenerationJobItem, item_id)
+        assert item is not None
+        assert item.status == "paused"
+        status = s.scalar(
+            select(TrainingConversation.generation_status).where(TrainingConversation.id == item.conversation_id)
+        )
+        assert status == "planned"
+
+    _queue_control(seeded, service.resume_job, job_id)
+    work_until_idle(seeded, SETTINGS)
+    with seeded.session_scope() as s:
+        job = s.get(GenerationJob, job_id)
+        assert job is not None
+        log = s.scalars(select(GenerationJobEvent.message).where(GenerationJobEvent.job_id == job_id)).all()
+        assert (job.status, job.completed_conversations) == ("completed", 1), "\n".join(log)
+    assert fake.counters.calls == 1
