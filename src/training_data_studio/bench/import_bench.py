@@ -3,7 +3,10 @@
 The parseable upstream seed files are imported `copies` times with their conversation and pair ids
 rewritten (``<id>_b001`` ...), so every copy is a new conversation: with the 9 real files and 100 copies,
 900 conversations and 3,500 turns. Each copy of the file set is one run (one transaction, one savepoint
-per file), exactly as `tds import` does it; parsing and validation are part of the measured time.
+per file) through `import_sources`, exactly as `tds import` does it; parsing, validation and the computed
+quality checks (every check of quality/checks, one quality_metrics row per conversation) are part of the
+measured time. The turns and quality rows are counted in the database afterwards: the rate is of turns
+actually written.
 
 Embedded mode (no DATABASE_URL): a fresh database is created on the embedded server and dropped afterwards.
 Server mode: the DATABASE_URL database is used as given; point it at a fresh, empty database.
@@ -35,7 +38,8 @@ from ..core.migrate import migrate
 from ..imports.parsing import SeedSource, parse_source
 from ..imports.schemas import ImportOptions
 from ..imports.service import import_sources
-from ..models import TrainingConversation
+from ..models import QualityMetrics, TrainingConversation, TrainingTurn
+from ..quality.checks import ALL_CHECKS
 
 DOCS_FILE = Path(__file__).resolve().parents[3] / "docs" / "benchmarks.md"
 TARGET_TURNS_PER_SECOND = 500
@@ -56,14 +60,26 @@ class ImportBenchResult:
     client_cpu_seconds: float
     server_cpu_seconds: float | None
     load_average: tuple[float, float]
+    # Counted in the database after the run.
+    turns_written: int
+    quality_rows: int
 
     @property
     def turns_per_second(self) -> float:
         return self.turns / self.seconds if self.seconds else 0.0
 
     @property
+    def complete(self) -> bool:
+        """Every reported turn is in the database, and every conversation has its quality_metrics row."""
+        return self.turns_written == self.turns and self.quality_rows == self.conversations
+
+    @property
     def met_target(self) -> bool:
-        return self.errors == 0 and self.turns_per_second >= TARGET_TURNS_PER_SECOND
+        return self.errors == 0 and self.complete and self.turns_per_second >= TARGET_TURNS_PER_SECOND
+
+    @property
+    def written_note(self) -> str:
+        return f"{self.turns_written} turns and {self.quality_rows} quality_metrics rows counted in the database"
 
     @property
     def cpu_note(self) -> str:
@@ -82,8 +98,10 @@ class ImportBenchResult:
             f"{self.conversations} conversations, {self.turns} turns, {self.sentences} sentence breakdowns in "
             f"{self.seconds:.2f} s -> {self.turns_per_second:,.0f} turns/s "
             f"({self.conversations / self.seconds:,.0f} conversations/s); parsing + validation alone "
-            f"{self.parse_seconds:.2f} s; {self.cpu_note}; load average {self.load_average[0]:.1f} -> "
-            f"{self.load_average[1]:.1f}; errors {self.errors}; target >= {TARGET_TURNS_PER_SECOND} turns/s {verdict}"
+            f"{self.parse_seconds:.2f} s; all {len(ALL_CHECKS)} quality checks per conversation; {self.cpu_note}; "
+            f"load average {self.load_average[0]:.1f} -> {self.load_average[1]:.1f}; {self.written_note}; "
+            f"errors {self.errors}; "
+            f"target >= {TARGET_TURNS_PER_SECOND} turns/s {verdict}"
         )
 
 
@@ -188,6 +206,11 @@ def run_import_bench(*, seeds: Path, copies: int, settings: Settings, console: C
                 server_after - server_before if server_after is not None and server_before is not None else None
             )
             load_after = os.getloadavg()[0]
+            with database.session_scope() as session:
+                turns_written = session.execute(select(func.count()).select_from(TrainingTurn)).scalar_one()
+                quality_rows = session.execute(
+                    select(func.count()).select_from(QualityMetrics).where(QualityMetrics.checks.is_not(None))
+                ).scalar_one()
         finally:
             database.dispose()
     finally:
@@ -208,6 +231,8 @@ def run_import_bench(*, seeds: Path, copies: int, settings: Settings, console: C
         client_cpu_seconds=client_cpu,
         server_cpu_seconds=server_cpu,
         load_average=(load_before, load_after),
+        turns_written=turns_written,
+        quality_rows=quality_rows,
     )
 
 
@@ -233,13 +258,17 @@ def append_to_docs(result: ImportBenchResult, path: Path = DOCS_FILE) -> Path:
 
 - Machine: {platform.platform()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, PostgreSQL \
 {result.server_version}
+- Load average: {result.load_average[0]:.1f} at the start, {result.load_average[1]:.1f} at the end (other work on \
+the machine shares its CPUs)
 - Workload: `tds bench import`: {result.files} upstream files x {result.copies} copies with rewritten ids =
   {result.conversations} conversations, {result.turns} turns, {result.sentences} sentence breakdowns; one run
-  (transaction) per copy, one savepoint per file, parsing and validation included
+  (transaction) per copy, one savepoint per file, parsing, validation and the quality checks included
+- Quality checks: all {len(ALL_CHECKS)} computed checks run on every conversation, as on every `tds import`;
+  {result.written_note}
 - Result: **{result.turns_per_second:,.0f} turns/s** ({result.conversations / result.seconds:,.0f} \
 conversations/s, {result.seconds:.2f} s in total; parsing + validation alone {result.parse_seconds:.2f} s);
   errors: {result.errors}
-- {result.cpu_note}; load average {result.load_average[0]:.1f} at the start, {result.load_average[1]:.1f} at the end
+- {result.cpu_note}
 - Target: >= {TARGET_TURNS_PER_SECOND} turns/s: {"met" if result.met_target else "NOT met"}
 """
     with path.open("a", encoding="utf-8") as handle:

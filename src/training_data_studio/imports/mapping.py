@@ -363,39 +363,55 @@ def _json_columns(table: Table) -> frozenset[str]:
     return frozenset(column.name for column in table.columns if isinstance(column.type, JSON))
 
 
-def bulk_insert(session: Session, batches: Sequence[tuple[Table, Sequence[Mapping[str, Any]]]]) -> None:
+Batches = Sequence[tuple[Table, Sequence[Mapping[str, Any]]]]
+
+
+def driver_connection(session: Session) -> psycopg.Connection[Any]:
+    """The session's own psycopg connection (inside its transaction, under its role: row-level security
+    applies to what is sent on it)."""
+    connection = session.connection().connection.driver_connection
+    if not isinstance(connection, psycopg.Connection):
+        raise TypeError("the import writes through a psycopg 3 connection")
+    return connection
+
+
+def bulk_insert(session: Session, batches: Batches) -> None:
     """Insert each batch of rows with one multi-row ``INSERT ... VALUES (...), (...)``, and send all the
     statements in one round trip (a psycopg pipeline).
 
     Rows are never sent one statement at a time, and a conversation with all its turns and annotations
     costs one round trip: this, not the ORM's unit of work, is what makes the import fast (see
-    docs/benchmarks.md). The SQL text depends only on the table, the columns and the row count, so psycopg
-    prepares each shape once. It runs on the session's own connection: inside the current transaction or
-    savepoint, under the same role (row-level security applies). JSON values are serialised by pydantic-core
-    (several times faster than ``json.dumps``); a None in a JSONB column is SQL NULL. Rows of one batch must
-    have the same keys.
+    docs/benchmarks.md). It runs on the session's own connection: inside the current transaction or
+    savepoint, under the same role (row-level security applies).
     """
-    driver_connection = session.connection().connection.driver_connection
-    if not isinstance(driver_connection, psycopg.Connection):
-        raise TypeError("bulk_insert needs a psycopg 3 connection")
-    # A RawCursor takes PostgreSQL's own $n placeholders: psycopg does not re-parse a long statement for %s
-    # placeholders on every call (it caches that work only for statements of up to 50 parameters).
-    with driver_connection.pipeline(), psycopg.RawCursor(driver_connection) as cursor:
-        for table, rows in batches:
-            if not rows:
-                continue
-            names = tuple(rows[0].keys())
-            json_columns = _json_columns(table)
-            wrap = [name in json_columns for name in names]
-            per_statement = max(1, MAX_PARAMETERS // len(names))
-            for start in range(0, len(rows), per_statement):
-                chunk = rows[start : start + per_statement]
-                params: list[Any] = []
-                for row in chunk:
-                    for name, is_json in zip(names, wrap, strict=True):
-                        value = row[name]
-                        params.append(Jsonb(value, to_json) if is_json and value is not None else value)
-                cursor.execute(_values_insert(table, names, len(chunk)), params)
+    connection = driver_connection(session)
+    with connection.pipeline(), psycopg.RawCursor(connection) as cursor:
+        send_inserts(cursor, batches)
+
+
+def send_inserts(cursor: psycopg.RawCursor[Any], batches: Batches) -> None:
+    """Send the multi-row INSERTs of ``batches`` on ``cursor`` (in pipeline mode they are queued, not
+    waited for). The SQL text depends only on the table, the columns and the row count, so psycopg
+    prepares each shape once. A RawCursor takes PostgreSQL's own ``$n`` placeholders: psycopg does not
+    re-parse a long statement for ``%s`` placeholders on every call (it caches that work only for
+    statements of up to 50 parameters). JSON values are serialised by pydantic-core (several times faster
+    than ``json.dumps``); a None in a JSONB column is SQL NULL. Rows of one batch must have the same keys.
+    """
+    for table, rows in batches:
+        if not rows:
+            continue
+        names = tuple(rows[0].keys())
+        json_columns = _json_columns(table)
+        wrap = [name in json_columns for name in names]
+        per_statement = max(1, MAX_PARAMETERS // len(names))
+        for start in range(0, len(rows), per_statement):
+            chunk = rows[start : start + per_statement]
+            params: list[Any] = []
+            for row in chunk:
+                for name, is_json in zip(names, wrap, strict=True):
+                    value = row[name]
+                    params.append(Jsonb(value, to_json) if is_json and value is not None else value)
+            cursor.execute(_values_insert(table, names, len(chunk)), params)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -424,6 +440,121 @@ class SavedCounts:
     sentences: int
 
 
+def _refuse_what_does_not_fit(doc: ConversationDoc) -> None:
+    problems = column_issues(doc)
+    if problems:
+        raise AppError(
+            "invalid_conversation",
+            "; ".join(f"{p.path}: {p.message}" for p in problems),
+            status=422,
+            fields={p.path: p.message for p in problems},
+        )
+
+
+@dataclass
+class ConversationRows:
+    """Every row of one conversation document, built in memory and not yet sent: the conversation row (new
+    conversations only), then its content and its quality_metrics row."""
+
+    conversation: dict[str, Any] | None
+    content: ContentRows
+    quality: dict[str, Any]
+
+    def batches(self) -> list[tuple[Table, list[dict[str, Any]]]]:
+        return rows_by_table([self])
+
+
+def rows_by_table(documents: Sequence[ConversationRows]) -> list[tuple[Table, list[dict[str, Any]]]]:
+    """The rows of several conversations as one batch per table, parents first (one INSERT per table)."""
+    return [
+        (table_of(TrainingConversation), [d.conversation for d in documents if d.conversation is not None]),
+        (table_of(TrainingTurn), [row for d in documents for row in d.content.turns]),
+        (table_of(EmotionalContext), [row for d in documents for row in d.content.contexts]),
+        (table_of(ResponseStrategy), [row for d in documents for row in d.content.strategies]),
+        (table_of(ResponseBreakdown), [row for d in documents for row in d.content.sentences]),
+        (table_of(QualityMetrics), [d.quality for d in documents]),
+    ]
+
+
+def _conversation_values(
+    doc: ConversationDoc,
+    metrics: ConversationMetrics,
+    *,
+    user: str | None,
+    status: str,
+    generation_method: str,
+    import_run_id: uuid.UUID | None,
+    extra: Mapping[str, Any] | None,
+) -> dict[str, Any]:
+    return {
+        **content_fields(doc, metrics),
+        "generation_status": status,
+        "generation_method": generation_method,
+        "import_run_id": import_run_id,
+        "updated_by": user,
+        **(extra or {}),
+    }
+
+
+def _quality_row(
+    doc: ConversationDoc,
+    conversation_row_id: uuid.UUID,
+    metrics: ConversationMetrics,
+    *,
+    tier: str,
+    status: str,
+    is_seed: bool,
+) -> dict[str, Any]:
+    """The conversation's quality_metrics row: the counts plus every quality check."""
+    quality = evaluate(doc.pairs, tier=tier, status=status, is_seed=is_seed, metrics=metrics)
+    return {"id": uuid.uuid4(), "conversation_id": conversation_row_id, **quality.as_row()}
+
+
+def new_conversation_rows(
+    doc: ConversationDoc,
+    *,
+    user: str | None,
+    status: str,
+    generation_method: str,
+    import_run_id: uuid.UUID | None = None,
+    conversation_number: int | None = None,
+    extra: Mapping[str, Any] | None = None,
+) -> ConversationRows:
+    """All the rows of a conversation that has no row yet, without touching the database (pure, so an
+    importer can build them while the database writes the previous file). ``conversation_number`` may be
+    left None and set on ``conversation`` before sending. The caller has checked :func:`column_issues`."""
+    metrics = compute_metrics(doc.pairs)
+    values = _conversation_values(
+        doc,
+        metrics,
+        user=user,
+        status=status,
+        generation_method=generation_method,
+        import_run_id=import_run_id,
+        extra=extra,
+    )
+    conversation = {
+        "id": uuid.uuid4(),
+        "conversation_id": doc.conversation_id,
+        "conversation_number": conversation_number,
+        "created_by": user,
+        **new_row_fields(doc),
+        **values,
+    }
+    return ConversationRows(
+        conversation=conversation,
+        content=content_rows(doc, conversation["id"]),
+        quality=_quality_row(
+            doc,
+            conversation["id"],
+            metrics,
+            tier=conversation["tier"],
+            status=status,
+            is_seed=bool(values["is_seed_example"]),
+        ),
+    )
+
+
 def save_conversation(
     session: Session,
     doc: ConversationDoc,
@@ -445,67 +576,48 @@ def save_conversation(
     ``extra`` sets further conversation columns (the generator's model, tokens, cost, ...).
     Raises AppError (422) when a value does not fit its column.
     """
-    problems = column_issues(doc)
-    if problems:
-        raise AppError(
-            "invalid_conversation",
-            "; ".join(f"{p.path}: {p.message}" for p in problems),
-            status=422,
-            fields={p.path: p.message for p in problems},
+    _refuse_what_does_not_fit(doc)
+    if plan_row is None:
+        rows = new_conversation_rows(
+            doc,
+            user=user,
+            status=status,
+            generation_method=generation_method,
+            import_run_id=import_run_id,
+            conversation_number=conversation_number or next_conversation_number(session),
+            extra=extra,
         )
-    metrics = compute_metrics(doc.pairs)
-    values: dict[str, Any] = {
-        **content_fields(doc, metrics),
-        "generation_status": status,
-        "generation_method": generation_method,
-        "import_run_id": import_run_id,
-        "updated_by": user,
-        **(extra or {}),
-    }
-    new_rows: list[dict[str, Any]] = []
-    if plan_row is None:
-        new_row = {
-            "id": uuid.uuid4(),
-            "conversation_id": doc.conversation_id,
-            "conversation_number": conversation_number or next_conversation_number(session),
-            "created_by": user,
-            **new_row_fields(doc),
-            **values,
-        }
-        new_rows.append(new_row)
-        # The row is inserted below together with its turns (one round trip); the ORM object is attached
-        # as already persistent, and the columns the database filled in load on first access.
-        row = TrainingConversation(**new_row)
+        assert rows.conversation is not None
+        bulk_insert(session, rows.batches())
+        # The row was inserted together with its turns (one round trip); the ORM object is attached as
+        # already persistent, and the columns the database filled in load on first access.
+        row = TrainingConversation(**rows.conversation)
         make_transient_to_detached(row)
-    else:
-        row = plan_row
-        for key, value in values.items():
-            setattr(row, key, value)
-        session.flush()
-
-    content = content_rows(doc, row.id)
-    # The conversation's quality_metrics row: the counts above plus every quality check (one row, written here).
-    quality = evaluate(
-        doc.pairs,
-        tier=new_rows[0]["tier"] if new_rows else row.tier,
-        status=status,
-        is_seed=bool(values["is_seed_example"]),
-        metrics=metrics,
-    )
-    bulk_insert(
-        session,
-        [
-            (table_of(TrainingConversation), new_rows),
-            (table_of(TrainingTurn), content.turns),
-            (table_of(EmotionalContext), content.contexts),
-            (table_of(ResponseStrategy), content.strategies),
-            (table_of(ResponseBreakdown), content.sentences),
-            (table_of(QualityMetrics), [{"id": uuid.uuid4(), "conversation_id": row.id, **quality.as_row()}]),
-        ],
-    )
-    if plan_row is None:
         session.add(row)
-    return row
+        return row
+
+    metrics = compute_metrics(doc.pairs)
+    values = _conversation_values(
+        doc,
+        metrics,
+        user=user,
+        status=status,
+        generation_method=generation_method,
+        import_run_id=import_run_id,
+        extra=extra,
+    )
+    for key, value in values.items():
+        setattr(plan_row, key, value)
+    session.flush()
+    filled = ConversationRows(
+        conversation=None,
+        content=content_rows(doc, plan_row.id),
+        quality=_quality_row(
+            doc, plan_row.id, metrics, tier=plan_row.tier, status=status, is_seed=bool(values["is_seed_example"])
+        ),
+    )
+    bulk_insert(session, filled.batches())
+    return plan_row
 
 
 def saved_counts(doc: ConversationDoc) -> SavedCounts:

@@ -1,11 +1,17 @@
 """Seed import: files or uploads in, conversations out, every run recorded and reversible.
 
 Transactions: the caller owns the transaction (CLI wrapper or request dependency) and commits once. Each
-file is written inside its own SAVEPOINT (``session.begin_nested()``): a file that fails for any reason,
-database errors included, is rolled back to its savepoint and leaves no rows, while the other files of the
-run go on. The run record is written in the same transaction, so a committed run always matches its data.
-A dry run does all of it inside one more savepoint and rolls that back: nothing is written, not even the
-run record.
+file is written inside its own SAVEPOINT (``session.begin_nested()``, or a plain SAVEPOINT on the pipeline
+below): a file that fails for any reason, database errors included, is rolled back to its savepoint and
+leaves no rows, while the other files of the run go on. The run record is written in the same
+transaction, so a committed run always matches its data. A dry run does all of it inside one more
+savepoint and rolls that back: nothing is written, not even the run record.
+
+Speed: a file whose conversations are all new (the common case, and the bulk of any large import) is written
+on a psycopg pipeline without waiting for the server: the client reads, validates and computes the next
+file while the server writes this one (:class:`_PipelinedFiles`; docs/decisions.md). Anything else (plan
+rows, duplicates, replace, rejected files) takes the careful path, one statement at a time. Both give the
+same rows, reports and progress events.
 
 Plan rows: a conversation id whose row is ``planned`` is filled in place (it keeps number, persona,
 topic, tier and template); any other existing id is a duplicate, skipped unless ``replace`` (then its
@@ -16,9 +22,8 @@ the plan get new rows numbered max + 1.
 from __future__ import annotations
 
 import uuid
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -26,7 +31,7 @@ from pathlib import Path
 from typing import Any, cast
 
 import psycopg
-from sqlalchemy import JSON, Table, delete, select, text, update
+from sqlalchemy import JSON, Table, delete, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
@@ -40,9 +45,13 @@ from .mapping import (
     bulk_insert,
     clear_conversation_content,
     column_issues,
+    driver_connection,
+    new_conversation_rows,
     next_conversation_number,
+    rows_by_table,
     save_conversation,
     saved_counts,
+    send_inserts,
     table_of,
 )
 from .parsing import ParsedSeed, SeedSource, parse_source
@@ -59,8 +68,6 @@ from .schemas import (
 )
 
 IMPORTED_STATUS = "approved"
-# Files read and validated ahead of the one being written (a worker thread; bounds memory to a few files).
-PARSE_AHEAD = 2
 PLANNED_STATUS = "planned"
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -151,13 +158,24 @@ def import_sources(
     state = _RunState(run_id=run.id, user=user, options=options)
     reports: list[FileReport] = []
     total = len(inputs)
-    for index, (item, parsed) in enumerate(_parsed_ahead(inputs, repair=options.repair), start=1):
+
+    def started(index: int, name: str) -> None:
         if on_progress:
-            on_progress(ProgressEvent(kind="file_started", index=index, total=total, path=item.name))
-        report = _import_input(session, item, parsed, state)
+            on_progress(ProgressEvent(kind="file_started", index=index, total=total, path=name))
+
+    def finished(index: int, name: str, report: FileReport) -> None:
         reports.append(report)
         if on_progress:
-            on_progress(ProgressEvent(kind="file_finished", index=index, total=total, path=item.name, report=report))
+            on_progress(ProgressEvent(kind="file_finished", index=index, total=total, path=name, report=report))
+
+    with _PipelinedFiles(session, state, started=started, finished=finished) as pipelined:
+        for index, (item, parsed) in enumerate(_parsed(inputs, repair=options.repair), start=1):
+            if parsed is not None and _may_pipeline(parsed) and pipelined.write(index, parsed):
+                continue
+            pipelined.pause()  # the careful path uses the ORM, after the file in flight has settled
+            started(index, item.name)
+            finished(index, item.name, _import_input(session, item, parsed, state))
+        pipelined.pause()
 
     bulk_insert(session, [(table_of(ImportRunItem), state.items)])
     totals = _totals(reports)
@@ -241,18 +259,24 @@ class _RunState:
         return number
 
 
-_LOOKUP = text(
-    """
-    WITH locked AS (
-      SELECT id, conversation_id FROM training_conversations WHERE conversation_id = ANY(:ids) FOR UPDATE
-    )
-    SELECT 'conversation', conversation_id, id::text FROM locked
-    UNION ALL
-    SELECT 'turn', t.turn_id, c.conversation_id
-    FROM training_turns t JOIN training_conversations c ON c.id = t.conversation_id
-    WHERE t.turn_id = ANY(:pair_ids)
-    """
+# Lock the rows of a file's conversation ids, and find who owns its turn ids already (one round trip).
+_LOOKUP = """
+WITH locked AS (
+  SELECT id, conversation_id FROM training_conversations WHERE conversation_id = ANY(%(ids)s) FOR UPDATE
 )
+SELECT 'conversation', conversation_id, id::text FROM locked
+UNION ALL
+SELECT 'turn', t.turn_id, c.conversation_id
+FROM training_turns t JOIN training_conversations c ON c.id = t.conversation_id
+WHERE t.turn_id = ANY(%(pair_ids)s)
+"""
+
+
+def _lookup_params(docs: Sequence[ConversationDoc]) -> dict[str, list[str]]:
+    return {
+        "ids": [doc.conversation_id for doc in docs],
+        "pair_ids": [pair.id for doc in docs for pair in doc.pairs],
+    }
 
 
 class _FileRejected(Exception):
@@ -261,30 +285,227 @@ class _FileRejected(Exception):
         self.problems = problems
 
 
-def _parsed_ahead(inputs: Sequence[SeedInput], *, repair: bool) -> Iterator[tuple[SeedInput, ParsedSeed | None]]:
-    """Each input with its parse result, in order. Files are read and validated up to PARSE_AHEAD files
-    ahead in a worker thread, which runs while the writer waits on the database."""
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="seed-parse") as pool:
-        pending: deque[Future[ParsedSeed] | None] = deque()
-
-        def submit(position: int) -> None:
-            item = inputs[position]
-            pending.append(pool.submit(parse_source, item, repair=repair) if isinstance(item, SeedSource) else None)
-
-        for position in range(min(PARSE_AHEAD, len(inputs))):
-            submit(position)
-        for position, item in enumerate(inputs):
-            future = pending.popleft()
-            if position + PARSE_AHEAD < len(inputs):
-                submit(position + PARSE_AHEAD)
-            yield item, future.result() if future is not None else None
+def _parsed(inputs: Sequence[SeedInput], *, repair: bool) -> Iterator[tuple[SeedInput, ParsedSeed | None]]:
+    """Each input with its parse result, in order, read and validated just before it is written: on the
+    pipelined path the server is writing the previous file meanwhile. (A parsing thread cost more than it
+    gained there: it holds the GIL just when the writer's results arrive.)"""
+    for item in inputs:
+        yield item, parse_source(item, repair=repair) if isinstance(item, SeedSource) else None
 
 
-def _import_input(session: Session, item: SeedInput, parsed: ParsedSeed | None, state: _RunState) -> FileReport:
-    if isinstance(item, InputProblem) or parsed is None:
-        message, code = (item.message, item.code) if isinstance(item, InputProblem) else ("was not read", "unread")
-        return FileReport(path=item.name, status="failed", errors=[Problem(file=item.name, message=message, code=code)])
-    report = FileReport(
+# --------------------------------------------------------------------------------------------------
+# The fast path: new conversations written on a pipeline, the client one file ahead of the server
+# --------------------------------------------------------------------------------------------------
+
+# One file at a time has a savepoint, so one name does.
+_SAVEPOINT = "SAVEPOINT tds_import_file"
+_RELEASE = "RELEASE SAVEPOINT tds_import_file"
+_ROLLBACK = "ROLLBACK TO SAVEPOINT tds_import_file"
+
+
+def _may_pipeline(parsed: ParsedSeed) -> bool:
+    """A valid file whose values fit their columns: it is written on the pipeline when the lookup then
+    finds none of its ids (every conversation is new)."""
+    return parsed.ok and bool(parsed.docs) and not any(column_issues(doc) for doc in parsed.docs)
+
+
+@dataclass
+class _SentFile:
+    """A file whose statements were sent and whose outcome is not known yet."""
+
+    index: int
+    report: FileReport
+    written: dict[str, str]
+    items: list[dict[str, Any]]
+    numbering: int | None
+    # Its RELEASE SAVEPOINT: it has a result once the server has written the whole file.
+    release: psycopg.Cursor[Any]
+
+
+class _PipelinedFiles:
+    """Files of new conversations, written on the session's connection in psycopg pipeline mode.
+
+    Each file is its own savepoint, exactly as on the careful path; what changes is that nobody waits for
+    the server between files. A file's statements (SAVEPOINT, the lookup of its ids, one multi-row INSERT
+    per table, RELEASE) are sent, and the client goes on with the next file (reading, validating,
+    building its rows and running the quality checks) while the server writes. At most one file is in
+    flight: it settles when the next file's lookup answers (results come in order), before anything is
+    decided about that next file, so decisions see exactly what they see on the careful path. Reports
+    and progress events are therefore final and in file order.
+
+    A database error aborts the pipeline up to the next sync: the pipeline is drained, the transaction
+    rolled back to the savepoint (which is the failed file's), and the error is blamed on the file in
+    flight when its RELEASE never answered, else on the file being sent. That file is reported as
+    refused, with nothing of it written, and the run goes on.
+
+    The ORM must not use the connection in pipeline mode: :meth:`pause` waits for the file in flight and
+    leaves pipeline mode (before the careful path, the numbering lock, the end of the run).
+    """
+
+    def __init__(
+        self,
+        session: Session,
+        state: _RunState,
+        *,
+        started: Callable[[int, str], None],
+        finished: Callable[[int, str, FileReport], None],
+    ) -> None:
+        self._session = session
+        self._state = state
+        self._started = started
+        self._finished = finished
+        self._stack = ExitStack()
+        self._pipeline: psycopg.Pipeline | None = None
+        self._connection: psycopg.Connection[Any] | None = None
+        self._in_flight: _SentFile | None = None
+
+    def __enter__(self) -> _PipelinedFiles:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        # After an unexpected exception psycopg drains the pipeline; the caller's transaction is rolled back.
+        self._stack.close()
+
+    def _pipelined(self) -> psycopg.Connection[Any]:
+        if self._connection is None:
+            connection = driver_connection(self._session)
+            self._pipeline = self._stack.enter_context(connection.pipeline())
+            self._connection = connection
+        return self._connection
+
+    def pause(self) -> None:
+        """Wait for the file in flight and leave pipeline mode, so that the ORM can use the session."""
+        if self._pipeline is None:
+            return
+        try:
+            self._pipeline.sync()
+        except psycopg.Error as exc:
+            if not self._recover(exc):
+                raise
+        self._settle()
+        self._stack.close()
+        self._pipeline = self._connection = None
+
+    def write(self, index: int, parsed: ParsedSeed) -> bool:
+        """Write a file of new conversations without waiting for the server (its progress events and
+        report follow when it settles); False, with nothing written or reported, when the lookup finds an
+        id already taken (a plan row, a duplicate, a turn id in use): the caller then takes the careful
+        path."""
+        state, docs = self._state, parsed.docs
+        params = _lookup_params(docs)
+        lookup = self._send_lookup(params)
+        # The expensive part of the file, computed while the server writes the file in flight.
+        rows = [
+            new_conversation_rows(
+                doc,
+                user=state.user,
+                status=IMPORTED_STATUS,
+                generation_method=SEED_IMPORT_METHOD,
+                import_run_id=state.run_id,
+            )
+            for doc in docs
+        ]
+        found = self._fetch_lookup(lookup, params)
+        if not isinstance(found, psycopg.Error) and (
+            found or any(doc.conversation_id in state.written for doc in docs)
+        ):
+            self._pipelined().execute(_RELEASE)
+            return False
+        self._started(index, parsed.name)
+        report = _new_report(parsed)
+        if isinstance(found, psycopg.Error):
+            self._finished(index, parsed.name, _refused(report, found))
+            return True
+
+        numbering = state.next_number
+        if numbering is None:
+            self.pause()  # the numbering lock is taken once per run, inside this file's savepoint
+        written: dict[str, str] = {}
+        items: list[dict[str, Any]] = []
+        for doc, doc_rows in zip(docs, rows, strict=True):
+            conversation = doc_rows.conversation
+            assert conversation is not None
+            conversation["conversation_number"] = state.take_number(self._session)
+            items.append(_run_item(state, conversation["id"], doc.conversation_id, "inserted", parsed.name))
+            counts = saved_counts(doc)
+            report.conversations += 1
+            report.turns += counts.turns
+            report.sentences += counts.sentences
+            report.conversation_ids.append(doc.conversation_id)
+            written[doc.conversation_id] = parsed.name
+        try:
+            connection = self._pipelined()
+            with psycopg.RawCursor(connection) as cursor:
+                send_inserts(cursor, rows_by_table(rows))
+            release = connection.execute(_RELEASE)
+        except psycopg.Error as exc:
+            blamed_in_flight = self._recover(exc)
+            assert not blamed_in_flight, "nothing is in flight once this file's lookup has answered"
+            state.next_number = numbering
+            self._finished(index, parsed.name, _refused(report, exc))
+            return True
+        self._in_flight = _SentFile(index, report, written, items, numbering, release)
+        return True
+
+    def _send_lookup(self, params: dict[str, list[str]]) -> psycopg.Cursor[Any] | psycopg.Error:
+        try:
+            connection = self._pipelined()
+            connection.execute(_SAVEPOINT)
+            return connection.execute(_LOOKUP, params)
+        except psycopg.Error as exc:
+            if self._recover(exc):  # the file in flight failed: this file's statements were skipped
+                return self._send_lookup(params)
+            return exc
+
+    def _fetch_lookup(self, sent: psycopg.Cursor[Any] | psycopg.Error, params: dict[str, list[str]]) -> Any:
+        """The lookup's rows (the file in flight has then settled), or the error that refused this file."""
+        if isinstance(sent, psycopg.Error):
+            return sent
+        try:
+            found = sent.fetchall()
+        except psycopg.Error as exc:
+            if self._recover(exc):
+                return self._fetch_lookup(self._send_lookup(params), params)
+            return exc
+        self._settle()
+        return found
+
+    def _recover(self, exc: psycopg.Error) -> bool:
+        """After a database error: drain the pipeline and roll back to the savepoint. True when the error
+        was the file in flight's (it is then settled as refused), False when it was the current file's."""
+        assert self._pipeline is not None
+        assert self._connection is not None
+        try:
+            self._pipeline.sync()
+        except psycopg.errors.PipelineAborted:
+            pass  # the statements sent after the error were skipped: that is what the rollback undoes
+        self._connection.execute(_ROLLBACK)
+        self._connection.execute(_RELEASE)
+        self._pipeline.sync()
+        sent = self._in_flight
+        if sent is not None and sent.release.pgresult is None:
+            self._in_flight = None
+            self._state.next_number = sent.numbering
+            self._finished(sent.index, sent.report.path, _refused(sent.report, exc))
+            return True
+        self._settle()
+        return False
+
+    def _settle(self) -> None:
+        """The file in flight was written: every result up to its RELEASE arrived without an error."""
+        sent = self._in_flight
+        if sent is None:
+            return
+        assert sent.release.pgresult is not None
+        self._in_flight = None
+        self._state.written.update(sent.written)
+        self._state.items.extend(sent.items)
+        sent.report.status = "imported"
+        self._finished(sent.index, sent.report.path, sent.report)
+
+
+def _new_report(parsed: ParsedSeed) -> FileReport:
+    return FileReport(
         path=parsed.name,
         status="failed",
         layout=parsed.seed_file.layout if parsed.seed_file else None,
@@ -292,6 +513,31 @@ def _import_input(session: Session, item: SeedInput, parsed: ParsedSeed | None, 
         warnings=list(parsed.warnings),
         errors=list(parsed.errors),
     )
+
+
+def _refused(report: FileReport, exc: Exception) -> FileReport:
+    """The report of a file the database refused (rolled back to its savepoint: nothing of it is written)."""
+    _reset_counts(report)
+    cause = exc.orig if isinstance(exc, DBAPIError) else exc
+    detail = str(cause).strip().splitlines()[0] if cause is not None and str(cause).strip() else ""
+    report.status = "failed"
+    report.errors.append(
+        Problem(
+            file=report.path,
+            code="database_refused",
+            message=f"the database refused this file, nothing of it was written: {detail or type(exc).__name__}",
+        )
+    )
+    return report
+
+
+def _import_input(session: Session, item: SeedInput, parsed: ParsedSeed | None, state: _RunState) -> FileReport:
+    """The careful path: one file in its own ORM savepoint, waiting for each statement (plan rows,
+    duplicates, replace, rejected files). New conversations usually take :class:`_PipelinedFiles`."""
+    if isinstance(item, InputProblem) or parsed is None:
+        message, code = (item.message, item.code) if isinstance(item, InputProblem) else ("was not read", "unread")
+        return FileReport(path=item.name, status="failed", errors=[Problem(file=item.name, message=message, code=code)])
+    report = _new_report(parsed)
     if not parsed.ok:
         return report
     written: dict[str, str] = {}
@@ -308,17 +554,7 @@ def _import_input(session: Session, item: SeedInput, parsed: ParsedSeed | None, 
         return report
     except (DBAPIError, psycopg.Error) as exc:
         state.next_number = numbering
-        _reset_counts(report)
-        cause = exc.orig if isinstance(exc, DBAPIError) else exc
-        detail = str(cause).strip().splitlines()[0] if cause is not None and str(cause).strip() else ""
-        report.errors.append(
-            Problem(
-                file=parsed.name,
-                code="database_refused",
-                message=f"the database refused this file, nothing of it was written: {detail or type(exc).__name__}",
-            )
-        )
-        return report
+        return _refused(report, exc)
     state.written.update(written)
     state.items.extend(items)
     report.status = "imported" if report.conversations else "duplicate"
@@ -340,10 +576,7 @@ def _write_file(
     items: list[dict[str, Any]],
 ) -> None:
     docs = parsed.docs
-    ids = [doc.conversation_id for doc in docs]
-    pair_ids = [pair.id for doc in docs for pair in doc.pairs]
-    # One round trip: lock the rows of these conversation ids, and find who owns these turn ids already.
-    found = session.execute(_LOOKUP, {"ids": ids, "pair_ids": pair_ids}).all()
+    found = driver_connection(session).execute(_LOOKUP, _lookup_params(docs)).fetchall()
     existing: dict[str, TrainingConversation] = {}
     turn_owners: dict[str, str] = {}
     for kind, key, value in found:
@@ -440,11 +673,34 @@ def _save(
         import_run_id=state.run_id,
         conversation_number=state.take_number(session) if row is None else None,
     )
+    return _run_item(
+        state,
+        saved.id,
+        doc.conversation_id,
+        action,
+        file,
+        previous_row=previous_row,
+        previous_export=previous_export,
+        previous_metrics=previous_metrics,
+    )
+
+
+def _run_item(
+    state: _RunState,
+    conversation_row_id: uuid.UUID,
+    conversation_id: str,
+    action: str,
+    file: str,
+    *,
+    previous_row: dict[str, Any] | None = None,
+    previous_export: dict[str, Any] | None = None,
+    previous_metrics: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     return {
         "id": uuid.uuid4(),
         "run_id": state.run_id,
-        "conversation_row_id": saved.id,
-        "conversation_id": doc.conversation_id,
+        "conversation_row_id": conversation_row_id,
+        "conversation_id": conversation_id,
         "action": action,
         "source_file": file,
         "previous_row": previous_row,

@@ -16,7 +16,16 @@ from typing import Any
 
 from ...conversations.document import TrainingPair
 from ...imports.metrics import ConversationMetrics, compute_metrics
-from .text import LESSON_DEFINITION, LESSON_OPENER, LESSON_OPENER_HINTS, Sentence, split_sentences
+from .text import (
+    LESSON_DEFINITION,
+    LESSON_OPENER,
+    LESSON_OPENER_HINTS,
+    Sentence,
+    is_plain,
+    normalise_spaces,
+    split_sentences,
+    word_count,
+)
 
 # One check reports at most this many issues (the rest are counted), so one broken conversation cannot
 # flood the dashboard or the quality_metrics row.
@@ -84,7 +93,9 @@ class CheckResult:
 
 
 class TurnView:
-    """One turn: its pair, and its reply as computed sentences (each computed once, on first use)."""
+    """One turn: its pair, and its reply in the forms the checks read (sentences, lower case, word counts,
+    the text the sentence analysis is compared with), each computed once, on first use, and shared by
+    every check that reads it."""
 
     def __init__(self, pair: TrainingPair) -> None:
         self.pair = pair
@@ -97,6 +108,35 @@ class TurnView:
         return split_sentences(self.response)
 
     @cached_property
+    def sentence_lowers(self) -> list[str]:
+        """Each sentence's text in lower case (what the lexicons search)."""
+        return [sentence.text.lower() for sentence in self.sentences]
+
+    @cached_property
+    def sentence_words(self) -> list[int]:
+        return [word_count(sentence.text) for sentence in self.sentences]
+
+    @cached_property
+    def lower(self) -> str:
+        return self.response.lower()
+
+    @cached_property
+    def words(self) -> int:
+        return word_count(self.response)
+
+    @cached_property
+    def analysed_text(self) -> str:
+        """The reply as the sentence analysis is compared with it: white space normalised (a double space
+        or a line break in the reply is not a difference), the reply itself when that changes nothing."""
+        return self.response if is_plain(self.response) else normalise_spaces(self.response)
+
+    @cached_property
+    def analysed_sentences(self) -> list[Sentence]:
+        """The sentences of :attr:`analysed_text` (a line break ends a sentence of the reply, not of this)."""
+        text = self.analysed_text
+        return self.sentences if text is self.response else split_sentences(text)
+
+    @cached_property
     def metrics(self) -> ConversationMetrics:
         """The importer's measures of this turn alone (its completeness rules, defined once)."""
         return compute_metrics([self.pair])
@@ -104,13 +144,12 @@ class TurnView:
     @cached_property
     def lesson_offset(self) -> int | None:
         """Where the reply starts teaching, or None when it does not teach (see voice.py for the rule)."""
-        for sentence in self.sentences:
+        for sentence, lower in zip(self.sentences, self.sentence_lowers, strict=True):
             if LESSON_DEFINITION.match(sentence.text):
                 return sentence.start
-            lower = sentence.text.lower()
             for hint in LESSON_OPENER_HINTS:
                 if hint in lower:
-                    opener = LESSON_OPENER.search(sentence.text)
+                    opener = LESSON_OPENER.search(sentence.text, lower)
                     if opener:
                         return sentence.start + opener.start()
                     break

@@ -12,10 +12,15 @@ gap is and what is missing. Two rules are stricter than the importer's and exist
 
 from __future__ import annotations
 
+import re
+
 from ...conversations.document import TrainingPair
 from ...imports.metrics import RATIONALE_MAX, RATIONALE_MIN
 from .base import Check, ConversationView, Finding, Group, TurnView, quoted
-from .text import normalise_spaces, split_sentences
+from .text import is_plain, normalise_spaces
+
+# A word character that is not "_": exactly the characters for which str.isalnum() is true.
+_LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 
 def _missing_context_parts(pair: TrainingPair) -> list[str]:
@@ -84,21 +89,29 @@ def primary_strategy_with_rationale(view: ConversationView) -> list[Finding]:
     return findings
 
 
-def _plain(text: str) -> bool:
-    return "  " not in text and "\n" not in text and "\t" not in text and text == text.strip()
+def _uncovered_letter(reply: str, covered: bytearray, start: int, end: int) -> bool:
+    """Whether a letter or digit of ``reply[start:end]`` is not covered (``start`` is an uncovered position).
+    Run by run of uncovered positions; the pattern is exactly ``str.isalnum``."""
+    while start >= 0:
+        stop = covered.find(1, start, end)
+        if stop < 0:
+            stop = end
+        if _LETTER_OR_DIGIT.search(reply, start, stop):
+            return True
+        start = covered.find(0, stop, end)
+    return False
 
 
 def _coverage_findings(turn: TurnView) -> list[Finding]:
     number, pair = turn.number, turn.pair
     # Whitespace is normalised only where it would matter (a double space, a line break): the common case
     # of texts copied exactly is found as is.
-    raw = turn.response
-    reply = raw if _plain(raw) else normalise_spaces(raw)
+    reply = turn.analysed_text
     covered = bytearray(len(reply))
     findings = []
     cursor = 0
     for analysed in pair.response_breakdown.sentences:
-        text = analysed.text if _plain(analysed.text) else normalise_spaces(analysed.text)
+        text = analysed.text if is_plain(analysed.text) else normalise_spaces(analysed.text)
         at = reply.find(text, cursor)
         if at < 0:
             at = reply.find(text)
@@ -115,10 +128,9 @@ def _coverage_findings(turn: TurnView) -> list[Finding]:
             continue
         covered[at : at + len(text)] = b"\x01" * len(text)
         cursor = at + len(text)
-    sentences = turn.sentences if reply == turn.response else split_sentences(reply)
-    for sentence in sentences:
+    for sentence in turn.analysed_sentences:
         gap = covered.find(0, sentence.start, sentence.end)
-        if gap >= 0 and any(not covered[i] and reply[i].isalnum() for i in range(gap, sentence.end)):
+        if gap >= 0 and _uncovered_letter(reply, covered, gap, sentence.end):
             findings.append(
                 Finding(
                     f"Incomplete sentence analysis: sentence {sentence.number} of turn {number} is not analysed "

@@ -10,7 +10,6 @@ an anxious reader.
 from __future__ import annotations
 
 from .base import Check, ConversationView, Finding, Group, NotApplicable
-from .text import word_count
 
 TURNS_BY_TIER: dict[str, tuple[int, int]] = {
     "tier1_template": (3, 5),
@@ -57,7 +56,7 @@ def words_per_reply(view: ConversationView) -> list[Finding]:
     low, high = WORDS_PER_REPLY
     findings = []
     for turn in view.turns:
-        count = word_count(turn.response)
+        count = turn.words
         if not low <= count <= high:
             change = "Develop" if count < low else "Shorten"
             findings.append(
@@ -73,7 +72,7 @@ def words_per_reply(view: ConversationView) -> list[Finding]:
 def words_per_sentence(view: ConversationView) -> list[Finding]:
     findings = []
     for turn in view.turns:
-        lengths = [word_count(sentence.text) for sentence in turn.sentences]
+        lengths = turn.sentence_words
         if not lengths:
             continue
         mean = sum(lengths) / len(lengths)

@@ -31,27 +31,32 @@ class Sentence:
     text: str
 
 
-def _append(sentences: list[Sentence], text: str, begin: int, finish: int) -> None:
-    raw = text[begin:finish]
-    stripped = raw.strip()
-    if stripped:
-        offset = begin + len(raw) - len(raw.lstrip())
-        sentences.append(Sentence(len(sentences) + 1, offset, offset + len(stripped), stripped))
+_LONGEST_ABBREVIATION = max(len(abbreviation) for abbreviation in ABBREVIATIONS)
 
 
 def split_sentences(text: str) -> list[Sentence]:
     """The sentences of ``text`` with their character offsets (see the module docstring for the rules)."""
     sentences: list[Sentence] = []
     start = 0
+    # One loop without helper calls: this runs for every reply of every conversation saved.
     for match in _BOUNDARY.finditer(text):
         end = match.end()
-        if text[match.start()] == ".":  # "e.g." and "Dr." end no sentence
-            word_start = max(text.rfind(" ", start, match.start()), text.rfind("\n", start, match.start())) + 1
-            if text[word_start:end].lower() in ABBREVIATIONS:
+        at = match.start()
+        if text[at] == ".":  # "e.g." and "Dr." end no sentence
+            word_start = max(text.rfind(" ", start, at), text.rfind("\n", start, at)) + 1
+            if end - word_start <= _LONGEST_ABBREVIATION and text[word_start:end].lower() in ABBREVIATIONS:
                 continue
-        _append(sentences, text, start, end)
+        raw = text[start:end]
+        stripped = raw.strip()
+        if stripped:
+            offset = start + len(raw) - len(raw.lstrip())
+            sentences.append(Sentence(len(sentences) + 1, offset, offset + len(stripped), stripped))
         start = end
-    _append(sentences, text, start, len(text))
+    raw = text[start:]
+    stripped = raw.strip()
+    if stripped:
+        offset = start + len(raw) - len(raw.lstrip())
+        sentences.append(Sentence(len(sentences) + 1, offset, offset + len(stripped), stripped))
     return sentences
 
 
@@ -59,9 +64,14 @@ def normalise_spaces(text: str) -> str:
     return " ".join(text.split())
 
 
+def is_plain(text: str) -> bool:
+    """Single-spaced, without line breaks or tabs, and stripped: normalising its spaces changes nothing."""
+    return "  " not in text and "\n" not in text and "\t" not in text and text == text.strip()
+
+
 def word_count(text: str) -> int:
     """Whitespace-separated words (counting spaces when the text is plainly spaced: several times faster)."""
-    if "  " in text or "\n" in text or "\t" in text or text != text.strip():
+    if not is_plain(text):
         return len(text.split())
     return text.count(" ") + 1 if text else 0
 
@@ -79,14 +89,15 @@ class Lexicon:
         self._lower = re.compile(pattern)
         self._any_case = re.compile(pattern, re.IGNORECASE)
 
-    def search(self, text: str) -> re.Match[str] | None:
-        lower = text.lower()
+    def search(self, text: str, lower: str | None = None) -> re.Match[str] | None:
+        """The first match in ``text``; ``lower`` is ``text.lower()`` when the caller has it already."""
+        lower = text.lower() if lower is None else lower
         if len(lower) == len(text):
             return self._lower.search(lower)
         return self._any_case.search(text)
 
-    def match(self, text: str) -> re.Match[str] | None:
-        lower = text.lower()
+    def match(self, text: str, lower: str | None = None) -> re.Match[str] | None:
+        lower = text.lower() if lower is None else lower
         if len(lower) == len(text):
             return self._lower.match(lower)
         return self._any_case.match(text)
@@ -191,9 +202,10 @@ _TRIGGERS = tuple(
 )
 
 
-def glossary_terms(text: str) -> list[tuple[str, int, int]]:
-    """Every glossary term in ``text`` as ``(label, start, end)``, in text order."""
-    lower = text.lower()
+def glossary_terms(text: str, lower: str | None = None) -> list[tuple[str, int, int]]:
+    """Every glossary term in ``text`` as ``(label, start, end)``, in text order (``lower``: ``text.lower()``
+    when the caller has it already)."""
+    lower = text.lower() if lower is None else lower
     found: list[tuple[str, int, int]] = []
     if len(lower) != len(text):  # the odd character whose lower case is longer: match slowly, offsets exact
         for label, pattern, _, _ in _GLOSSARY_COMPILED:

@@ -55,9 +55,9 @@ def feelings_before_facts(view: ConversationView) -> list[Finding]:
     for turn in view.turns:
         if not turn.sentences:
             continue
-        first = turn.sentences[0].text
-        feeling = FEELING.search(first)
-        facts = [m.start() for m in (FIGURE.search(first), FINANCIAL.search(first)) if m is not None]
+        first, lower = turn.sentences[0].text, turn.sentence_lowers[0]
+        feeling = FEELING.search(first, lower)
+        facts = [m.start() for m in (FIGURE.search(first), FINANCIAL.search(first, lower)) if m is not None]
         fact = min(facts) if facts else None
         action = (
             f"Rewrite turn {turn.number}'s first sentence to name the client's feeling before any number or money term"
@@ -128,7 +128,7 @@ def jargon_explained(view: ConversationView) -> list[Finding]:
     settled: set[str] = set()  # explained (or already reported) earlier in the conversation
     findings = []
     for turn in view.turns:
-        terms = glossary_terms(turn.response)
+        terms = glossary_terms(turn.response, turn.lower)
         for label, start, end in terms:
             if label in settled:
                 continue
@@ -153,7 +153,7 @@ def _about_money(view: ConversationView) -> bool:
     texts = [text for turn in view.turns for text in (turn.user_input, turn.response)]
     if any("$" in text or "%" in text for text in texts):
         return True
-    return any(FINANCIAL.search(text) for text in texts)
+    return any(FINANCIAL.search(turn.user_input) or FINANCIAL.search(turn.response, turn.lower) for turn in view.turns)
 
 
 def concrete_numbers(view: ConversationView) -> list[Finding] | NotApplicable:
@@ -181,7 +181,11 @@ def concrete_numbers(view: ConversationView) -> list[Finding] | NotApplicable:
 
 
 def _asked_at_close(turn: TurnView) -> bool:
-    return any(PERMISSION.search(s.text) for s in turn.sentences[-PERMISSION_CARRYOVER_SENTENCES:])
+    closing = slice(-PERMISSION_CARRYOVER_SENTENCES, None)
+    return any(
+        PERMISSION.search(sentence.text, lower)
+        for sentence, lower in zip(turn.sentences[closing], turn.sentence_lowers[closing], strict=True)
+    )
 
 
 def permission_before_teaching(view: ConversationView) -> list[Finding] | NotApplicable:
