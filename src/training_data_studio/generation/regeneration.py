@@ -40,6 +40,8 @@ class Regeneratable(Protocol):
     def generation_method(self) -> str | None: ...
     @property
     def is_seed_example(self) -> bool: ...
+    @property
+    def turn_count(self) -> int: ...
 
 
 def refusal(conversation: Regeneratable) -> str | None:
@@ -53,6 +55,8 @@ def refusal(conversation: Regeneratable) -> str | None:
         if conversation.generation_status in ("planned", "failed"):
             return f"#{number} is {status}: generate it instead of regenerating it."
         return f"#{number} is {status}: only a generated, reviewed, approved or flagged conversation is regenerated."
+    if not conversation.turn_count:
+        return f"#{number} has no turns: there is no version to replace."
     return None
 
 

@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from tests.helpers.generation import anthropic_settings, start_job, work_until_idle
 from training_data_studio.app import create_app
@@ -155,10 +155,16 @@ def test_what_cannot_be_regenerated_is_refused_before_any_job_exists(seeded: Dat
         sample_seed = s.scalars(
             select(TrainingConversation.conversation_id).where(TrainingConversation.generation_method == "seed_import")
         ).first()
+        s.execute(  # approved without ever having content: not reachable through review, refused all the same
+            update(TrainingConversation)
+            .where(TrainingConversation.conversation_number == 20)
+            .values(generation_status="approved")
+        )
     assert sample_seed is not None
     refusals = {
         "14": "is planned: generate it instead",
         sample_seed: "was imported from a seed file",
+        "20": "has no turns: there is no version to replace",
     }
     for ident, message in refusals.items():
         with seeded.session_scope() as s, pytest.raises(ConflictError, match=message):
