@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -128,7 +129,15 @@ def serve(
         _migrate(database)
     bind_host, bind_port = host or settings.host, port or settings.port
     console.print(f"Training Data Studio on http://{bind_host}:{bind_port} ({database.target.mode} database)")
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)
     uvicorn.run(create_app(settings, database), host=bind_host, port=bind_port, log_level=settings.log_level)
+
+
+def _exit_on_sigterm(signum: int, frame: object) -> NoReturn:
+    """After a graceful shutdown uvicorn raises the signal it stopped on again. SIGTERM's default action would
+    then end the process on the spot: no `finally`, no exit handlers, so `tds run`'s worker and the embedded
+    server it started would be left running. Exiting with the usual 128 + signal code runs them."""
+    raise SystemExit(128 + signum)
 
 
 @app.command()
