@@ -14,13 +14,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Any, Protocol
 
-from sqlalchemy import Table, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ..conversations.export import export_document, find_conversation
 from ..core.errors import ConflictError, NotFoundError
-from ..imports.mapping import SEED_IMPORT_METHOD, clear_conversation_content, table_of
-from ..imports.service import row_to_json
+from ..imports.mapping import SEED_IMPORT_METHOD, clear_conversation_content
+from ..imports.service import row_snapshot
 from ..models import ConversationReview, ConversationRevision, QualityMetrics, TrainingConversation
 from . import schemas
 
@@ -66,11 +66,6 @@ def check_regeneratable(conversations: Sequence[TrainingConversation]) -> None:
         raise ConflictError(" ".join(problems[:10]))
 
 
-def _row_json(row: Any) -> dict[str, Any]:
-    table: Table = table_of(type(row))
-    return row_to_json(table, {column.name: getattr(row, column.key) for column in table.columns})
-
-
 def keep_previous_version(
     session: Session,
     conversation: TrainingConversation,
@@ -79,8 +74,8 @@ def keep_previous_version(
     job_id: uuid.UUID,
     user: str | None,
 ) -> ConversationRevision:
-    """Copy the conversation's current version into a revision, then clear its content for the new one.
-    Call inside the transaction that saves the new version."""
+    """Copy the conversation's current version into a revision, record the status change in the audit trail,
+    then clear its content for the new one. Call inside the transaction that saves the new version."""
     document = export_document(session=session, row=conversation)
     metrics = session.scalars(
         select(QualityMetrics).where(QualityMetrics.conversation_id == conversation.id)
@@ -94,33 +89,27 @@ def keep_previous_version(
         conversation_id=conversation.id,
         revision_number=number,
         document=document or {},
-        conversation_row={**_row_json(conversation), "generation_status": previous_status},
-        quality_metrics=_row_json(metrics) if metrics is not None else None,
+        conversation_row={**row_snapshot(conversation), "generation_status": previous_status},
+        quality_metrics=row_snapshot(metrics) if metrics is not None else None,
         generation_status=previous_status,
         quality_score=conversation.quality_score,
         replaced_by_job_id=job_id,
         created_by=user,
     )
     session.add(revision)
-    clear_conversation_content(session, conversation.id)
-    session.flush()
-    return revision
-
-
-def record_regenerated(
-    session: Session, conversation: TrainingConversation, *, previous_status: str, revision: int, user: str | None
-) -> None:
-    """The audit row of the status change a regeneration makes (approved → generated, say)."""
-    session.add(
+    session.add(  # the status change the regeneration makes (approved → generated, say)
         ConversationReview(
             conversation_id=conversation.id,
             from_status=previous_status,
             to_status="generated",
-            notes=f"Regenerated; the previous version is kept as revision {revision}.",
+            notes=f"Regenerated; the previous version is kept as revision {number}.",
             reviewer=user or "system",
             source="regenerate",
         )
     )
+    clear_conversation_content(session, conversation.id)
+    session.flush()
+    return revision
 
 
 def review_fields_reset() -> dict[str, Any]:

@@ -657,11 +657,11 @@ def _save(
     """Write one conversation; returns its run item (inserted with the others at the end of the run)."""
     previous_row = previous_export = previous_metrics = None
     if row is not None:
-        previous_row = row_to_json(table_of(TrainingConversation), _columns_of(row))
+        previous_row = row_snapshot(row)
     if action == "replaced" and row is not None:
         previous_export = export_document(session=session, row=row)
         metrics = session.scalars(select(QualityMetrics).where(QualityMetrics.conversation_id == row.id)).one_or_none()
-        previous_metrics = row_to_json(table_of(QualityMetrics), _columns_of(metrics)) if metrics else None
+        previous_metrics = row_snapshot(metrics) if metrics else None
         clear_conversation_content(session, row.id)
     saved = save_conversation(
         session,
@@ -714,9 +714,10 @@ def _run_item(
 # --------------------------------------------------------------------------------------------------
 
 
-def _columns_of(obj: Any) -> dict[str, Any]:
-    table = cast(Table, type(obj).__table__)
-    return {column.name: getattr(obj, column.key) for column in table.columns}
+def row_snapshot(row: Any) -> dict[str, Any]:
+    """Every column of an ORM row as JSON values (what a rollback or a kept revision restores from)."""
+    table = cast(Table, type(row).__table__)
+    return row_to_json(table, {column.name: getattr(row, column.key) for column in table.columns})
 
 
 def _jsonable(value: Any) -> Any:
