@@ -427,12 +427,7 @@ class _PipelinedFiles:
             assert conversation is not None
             conversation["conversation_number"] = state.take_number(self._session)
             items.append(_run_item(state, conversation["id"], doc.conversation_id, "inserted", parsed.name))
-            counts = saved_counts(doc)
-            report.conversations += 1
-            report.turns += counts.turns
-            report.sentences += counts.sentences
-            report.conversation_ids.append(doc.conversation_id)
-            written[doc.conversation_id] = parsed.name
+            _count_saved(report, written, doc, parsed.name)
         try:
             connection = self._pipelined()
             with psycopg.RawCursor(connection) as cursor:
@@ -502,6 +497,16 @@ class _PipelinedFiles:
         self._state.items.extend(sent.items)
         sent.report.status = "imported"
         self._finished(sent.index, sent.report.path, sent.report)
+
+
+def _count_saved(report: FileReport, written: dict[str, str], doc: ConversationDoc, file: str) -> None:
+    """A conversation of this file was written (on either path): count it in the report and remember it."""
+    counts = saved_counts(doc)
+    report.conversations += 1
+    report.turns += counts.turns
+    report.sentences += counts.sentences
+    report.conversation_ids.append(doc.conversation_id)
+    written[doc.conversation_id] = file
 
 
 def _new_report(parsed: ParsedSeed) -> FileReport:
@@ -613,12 +618,7 @@ def _write_file(
 
     for doc, action, row in plans:
         items.append(_save(session, doc, action, row, state, parsed.name))
-        counts = saved_counts(doc)
-        report.conversations += 1
-        report.turns += counts.turns
-        report.sentences += counts.sentences
-        report.conversation_ids.append(doc.conversation_id)
-        written[doc.conversation_id] = parsed.name
+        _count_saved(report, written, doc, parsed.name)
 
 
 def _decide(
