@@ -18,7 +18,7 @@ from .exports import api as exports_api
 from .exports import pages as exports_pages
 from .generation import api as generation_api
 from .generation import pages as generation_pages
-from .generation.tasks import ProcrastinateQueue
+from .generation.queue import ProcrastinateQueue
 from .imports import api as imports_api
 from .imports import pages as imports_pages
 from .jobs import make_app
@@ -70,6 +70,7 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(prompt_templates_api.router)
     app.include_router(prompt_templates_pages.router)
     app.include_router(exports_api.router)
+    app.include_router(exports_api.conversation_router)
     app.include_router(exports_pages.router)
     app.include_router(quality_api.router)
     app.include_router(quality_pages.router)

@@ -94,7 +94,7 @@ def run_worker(target: DatabaseTarget, *, concurrency: int = 4) -> None:
     """`tds worker`: run until SIGINT/SIGTERM, letting tasks in flight finish."""
     from .core.config import get_settings
     from .core.db import Database
-    from .generation.runner import build_runtime
+    from .generation.runtime import build_runtime
 
     async def main() -> None:
         app = make_app(target)

@@ -1,5 +1,5 @@
 """`tds generate`: start (or resume) a job and work on it in this process until it ends, reporting
-progress. It sits in the entry-point layer beside cli.py and jobs.py because it runs a worker.
+progress. It sits in the entry-point layer beside cli/ and jobs.py because it runs a worker.
 
 Other workers against the same database share the work. Ctrl-C pauses the job cleanly (queued work stops,
 calls in flight finish and are saved); a second Ctrl-C stops the calls in flight too (nothing of them is
@@ -20,14 +20,15 @@ import procrastinate
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .conversations import selection
 from .core.config import Settings
 from .core.db import Database
 from .core.errors import ConflictError
 from .generation import schemas, service
+from .generation.flows import example_candidates, plan_row_of, template_for
 from .generation.prompts import BuiltPrompt, Estimate, build_prompt, estimate, pick_examples
-from .generation.providers.factory import provider_from_settings
-from .generation.runner import _example_candidates, _template_for, build_runtime, plan_row_of
-from .generation.tasks import ProcrastinateQueue
+from .generation.queue import ProcrastinateQueue
+from .generation.runtime import build_runtime
 from .jobs import make_app, run_worker_async
 from .models import GenerationJob, GenerationJobItem, TrainingConversation
 
@@ -54,13 +55,15 @@ def dry_run(session: Session, settings: Settings, idents: Sequence[str] | None) 
         settings.anthropic_model if settings.anthropic_api_key else (settings.openai_model or settings.anthropic_model)
     )
     conversations = (
-        service.remaining_conversations(session) if idents is None else service.resolve_conversations(session, idents)
+        selection.remaining_conversations(session)
+        if idents is None
+        else selection.resolve_conversations(session, idents)
     )
     planned = []
     for conversation in conversations:
         plan_row = plan_row_of(conversation)
-        examples = pick_examples(_example_candidates(session, conversation.id), plan_row)
-        prompt = build_prompt(_template_for(session, conversation), plan_row, [e.document for e in examples])
+        examples = pick_examples(example_candidates(session, conversation.id), plan_row)
+        prompt = build_prompt(template_for(session, conversation), plan_row, [e.document for e in examples])
         planned.append(
             PlannedPrompt(
                 conversation.conversation_number, conversation.conversation_id, prompt, estimate(prompt, model)
@@ -98,16 +101,15 @@ def start_or_resume(
 ) -> tuple[uuid.UUID, bool]:
     """Create the job, or resume the one that holds the same conversations (paused, or left running by a run
     that was killed). Returns (job id, resumed)."""
-    provider = provider_from_settings(settings)
     app = make_app(database.target).open()
     try:
         with database.session_scope() as session:
             queue = ProcrastinateQueue(app)
             job_type: schemas.JobType = "process_all" if idents is None else ("single" if len(idents) == 1 else "batch")
             if idents is None:
-                conversations = service.remaining_conversations(session)
+                conversations = selection.remaining_conversations(session)
             else:
-                conversations = service.resolve_conversations(session, idents)
+                conversations = selection.resolve_conversations(session, idents)
             earlier = _job_to_resume(session, conversations, job_type)
             if earlier is not None:
                 if earlier.status == "paused":
@@ -115,16 +117,15 @@ def start_or_resume(
                 return earlier.id, True
             if idents is None and not conversations:
                 raise ConflictError("There is no planned conversation left to generate.")
-            job = service.create_job(
+            job = service.start_job_for(
                 session,
+                queue,
+                settings=settings,
+                user=user,
                 job_type=job_type,
                 conversations=conversations,
                 options=options,
-                user=user,
-                provider=provider.name,
-                model=provider.model,
             )
-            service.enqueue_job(session, queue, job)
             return job.id, False
     finally:
         app.close()

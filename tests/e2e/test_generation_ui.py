@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
-from training_data_studio.generation import service
+from training_data_studio.conversations import selection
 from training_data_studio.models import TrainingConversation
 
 from .conftest import FAKE_LATENCY_SECONDS, GenerationApp, embedded_database, screenshot
@@ -142,7 +142,7 @@ def _keep_planned(app: GenerationApp, count: int) -> list[int]:
     database = embedded_database(app.data_dir)
     try:
         with database.session_scope() as s:
-            remaining = service.remaining_conversations(s)
+            remaining = selection.remaining_conversations(s)
             kept = [c.conversation_number for c in remaining[:count]]
             s.execute(
                 update(TrainingConversation)

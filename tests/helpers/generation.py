@@ -7,11 +7,12 @@ import uuid
 from typing import Any
 
 from tests.helpers.workers import run_async
+from training_data_studio.conversations import selection
 from training_data_studio.core.config import Settings
 from training_data_studio.core.db import Database
 from training_data_studio.generation import schemas, service
-from training_data_studio.generation.runner import Runtime, build_runtime
-from training_data_studio.generation.tasks import ProcrastinateQueue
+from training_data_studio.generation.queue import ProcrastinateQueue
+from training_data_studio.generation.runtime import Runtime, build_runtime
 from training_data_studio.jobs import make_app, run_worker_async
 
 
@@ -33,7 +34,7 @@ def start_job(
     try:
         with database.session_scope() as s:
             conversations = (
-                service.remaining_conversations(s) if idents is None else service.resolve_conversations(s, idents)
+                selection.remaining_conversations(s) if idents is None else selection.resolve_conversations(s, idents)
             )
             job = service.create_job(
                 s,

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 from training_data_studio.core.config import Settings
 from training_data_studio.core.db import Database
-from training_data_studio.generation.runner import build_runtime
+from training_data_studio.generation.runtime import build_runtime
 from training_data_studio.jobs import make_app, run_worker_async
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -34,10 +34,10 @@ from pathlib import Path
 from typing import Any
 
 from ..conversations.document import TrainingPair
+from ..conversations.store import bulk_insert, table_of
 from ..core.config import Settings
 from ..core.db import Database
 from ..core.migrate import migrate
-from ..imports.mapping import bulk_insert, table_of
 from ..models import TrainingConversation, TrainingTurn
 from ..quality.checks import evaluate
 from ..quality.service import recompute_all

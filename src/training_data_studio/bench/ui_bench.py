@@ -37,6 +37,7 @@ import httpx
 import psycopg
 from rich.console import Console
 
+from ..conversations import selection
 from ..core.config import Settings
 from ..core.db import Database, DatabaseTarget
 from ..core.errors import AppError
@@ -150,7 +151,7 @@ def _create_job(target: DatabaseTarget) -> uuid.UUID:
     database = Database(target, pool_size=1)
     try:
         with database.session_scope() as session:
-            conversations = service.remaining_conversations(session)[:5]
+            conversations = selection.remaining_conversations(session)[:5]
             job = service.create_job(
                 session,
                 job_type="batch",

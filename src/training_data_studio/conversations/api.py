@@ -1,20 +1,22 @@
-"""JSON routes for conversations: the filtered list, one conversation's detail, review decisions, and the
-detail's CSV and PDF downloads."""
+"""JSON routes for conversations: the filtered list, one conversation's detail, review decisions and the
+versions a regeneration replaced."""
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
-from fastapi.responses import Response
+from fastapi import APIRouter, Path, Query
 
 from ..core.deps import SessionDep, UserDep
-from ..core.errors import ConflictError
-from . import service
-from .export_csv import CSV_MEDIA_TYPE, conversation_csv
-from .report_pdf import PDF_MEDIA_TYPE, conversation_report_pdf
-from .schemas import ConversationDetail, ConversationFilters, ConversationPage, StatusChange, StatusRead
+from . import revisions, service
+from .schemas import (
+    ConversationDetail,
+    ConversationFilters,
+    ConversationPage,
+    RevisionRead,
+    StatusChange,
+    StatusRead,
+)
 
 router = APIRouter(prefix="/api/train-data", tags=["conversations"])
 
@@ -23,37 +25,6 @@ ERRORS: dict[int | str, dict[str, str]] = {
     409: {"description": "The conversation's state does not allow this change."},
     422: {"description": "Invalid input: `{error: {code, message, fields}}`."},
 }
-EXPORT_ERRORS: dict[int | str, dict[str, Any]] = {
-    404: ERRORS[404],
-    409: {"description": "The conversation has no turns yet (planned, in progress or failed): nothing to export."},
-}
-
-# A conversation_id comes from imported files and the plan; only these characters go into a download's name.
-UNSAFE_FILENAME_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]+")
-
-
-class CSVResponse(Response):
-    media_type = CSV_MEDIA_TYPE
-
-
-class PDFResponse(Response):
-    media_type = PDF_MEDIA_TYPE
-
-
-def _download_headers(conversation_id: str, extension: str) -> dict[str, str]:
-    stem = UNSAFE_FILENAME_CHARACTERS.sub("_", conversation_id).strip("._")[:100] or "conversation"
-    return {"Content-Disposition": f'attachment; filename="{stem}.{extension}"'}
-
-
-def _exportable_detail(session: SessionDep, ident: str) -> ConversationDetail:
-    """The detail to export; 404 when unknown, 409 (as the JSON export) when it has no turns yet."""
-    detail = service.get_conversation_detail(session=session, ident=ident)
-    if not detail.turns:
-        raise ConflictError(
-            f"Conversation {detail.conversation_id} (#{detail.conversation_number}) is {detail.generation_status} "
-            "and has no turns yet: there is nothing to export. Import or generate it first."
-        )
-    return detail
 
 
 @router.get("/conversations", response_model=ConversationPage, responses={422: ERRORS[422]})
@@ -81,31 +52,21 @@ def approve(session: SessionDep, user: UserDep, ident: str) -> StatusRead:
 
 
 @router.get(
-    "/conversations/{ident}/export.csv",
-    response_class=CSVResponse,
-    responses={
-        200: {"description": "UTF-8 CSV (with a byte-order mark), a header row, then one row per turn."},
-        **EXPORT_ERRORS,
-    },
+    "/conversations/{ident}/revisions",
+    response_model=list[RevisionRead],
+    responses={404: {"description": "No such conversation: `{error: {code, message}}`."}},
 )
-def export_conversation_csv(session: SessionDep, ident: str) -> CSVResponse:
-    """One conversation (by conversation_id or uuid) as a CSV download: one row per turn with its annotations."""
-    detail = _exportable_detail(session, ident)
-    return CSVResponse(conversation_csv(detail), headers=_download_headers(detail.conversation_id, "csv"))
+def list_revisions(ident: str, session: SessionDep) -> list[RevisionRead]:
+    """The versions a conversation had before it was regenerated, newest first."""
+    return revisions.revisions_of(session, ident)
 
 
 @router.get(
-    "/conversations/{ident}/export.pdf",
-    response_class=PDFResponse,
-    responses={
-        200: {
-            "description": "A readable report: metadata, every turn with its annotations, quality metrics.",
-            "content": {PDF_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
-        },
-        **EXPORT_ERRORS,
-    },
+    "/conversations/{ident}/revisions/{revision_number}",
+    responses={404: {"description": "No such conversation or revision: `{error: {code, message}}`."}},
 )
-def export_conversation_pdf(session: SessionDep, ident: str) -> PDFResponse:
-    """One conversation (by conversation_id or uuid) as a PDF report download."""
-    detail = _exportable_detail(session, ident)
-    return PDFResponse(conversation_report_pdf(detail), headers=_download_headers(detail.conversation_id, "pdf"))
+def read_revision(
+    ident: str, revision_number: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep
+) -> dict[str, Any]:
+    """A replaced version in the single-conversation seed layout, as its export returned it then."""
+    return revisions.revision_document(session, ident, revision_number)

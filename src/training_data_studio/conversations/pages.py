@@ -11,9 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from ..core.deps import SessionDep, UserDep
 from ..core.templating import templates
-from ..generation import regeneration
-from ..generation import service as generation_service
-from . import service
+from . import revisions, service
 from .schemas import (
     PAGE_SIZES,
     QUALITY_MAX,
@@ -24,6 +22,7 @@ from .schemas import (
     ConversationRow,
     StatusChange,
 )
+from .selection import remaining_conversations
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -56,7 +55,7 @@ def matrix_page(request: Request, session: SessionDep, filters: Annotated[Conver
     if not partial:
         context["options"] = service.filter_options(session=session)
         # "Process All Remaining (N)" counts exactly what it would generate.
-        context["planned_count"] = len(generation_service.remaining_conversations(session))
+        context["planned_count"] = len(remaining_conversations(session))
         # Live row updates ignore the stored events the stream starts with, older than this page.
         context["events_since"] = datetime.now(UTC).isoformat()
     response = templates.TemplateResponse(
@@ -77,8 +76,8 @@ def _detail_response(request: Request, session: SessionDep, ident: str, *, statu
         "c": detail,
         "detail_json": detail.model_dump_json(indent=2),
         "panel": panel,
-        "regenerate_refusal": regeneration.refusal(detail),
-        "revisions": regeneration.list_revisions(session, detail.id),
+        "regenerate_refusal": revisions.refusal(detail),
+        "revisions": revisions.list_revisions(session, detail.id),
         **_display_context(),
     }
     return templates.TemplateResponse(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
 
@@ -12,6 +13,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 Persona = Literal["Marcus", "Jennifer", "David", "Mixed"]
 Tier = Literal["tier1_template", "tier2_scenario", "tier3_edge"]
+# The values of models.enums.ConversationStatus, spelled out for the OpenAPI schema (a test keeps them equal).
 Status = Literal["planned", "in_progress", "generated", "reviewed", "approved", "flagged", "failed"]
 SortKey = Literal["number", "persona", "status", "quality", "relevance"]
 SortOrder = Literal["asc", "desc"]
@@ -447,3 +449,17 @@ class StatusRead(BaseModel):
     reviewed_by: str | None
     review_date: datetime | None
     reviewer_notes: str | None
+
+
+class RevisionRead(BaseModel):
+    """A version of a conversation that a regeneration replaced (its document: `.../revisions/{number}`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    revision_number: int
+    reason: str
+    generation_status: str
+    quality_score: Decimal | None
+    replaced_by_job_id: uuid.UUID | None
+    created_by: str | None
+    created_at: datetime

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..core.errors import ConflictError, NotFoundError
 from ..models import ConversationReview, ConversationTemplate, QualityMetrics, TrainingConversation, TrainingTurn
-from ..quality.checks import is_ready_for_training
+from .readiness import is_ready_for_training
 from .schemas import (
     GENERATED_STATUSES,
     PERSONAS,

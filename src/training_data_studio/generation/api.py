@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import PlainTextResponse
 from sse_starlette.sse import EventSourceResponse
 
+from ..conversations import selection
 from ..core.deps import DbDep, SessionDep, SettingsDep, UserDep
-from . import regeneration, schemas, service
+from . import schemas, service
 from .events import stream_events
 
 router = APIRouter(prefix="/api/train-data", tags=["generation"])
@@ -83,29 +84,6 @@ def generate_all(
     return _start(session, queue, settings, user, job_type="process_all", conversation_ids=None, options=body.options)
 
 
-@router.get(
-    "/conversations/{ident}/revisions",
-    response_model=list[schemas.RevisionRead],
-    tags=["conversations"],
-    responses={404: {"description": "No such conversation: `{error: {code, message}}`."}},
-)
-def list_revisions(ident: str, session: SessionDep) -> list[schemas.RevisionRead]:
-    """The versions a conversation had before it was regenerated, newest first."""
-    return regeneration.revisions_of(session, ident)
-
-
-@router.get(
-    "/conversations/{ident}/revisions/{revision_number}",
-    tags=["conversations"],
-    responses={404: {"description": "No such conversation or revision: `{error: {code, message}}`."}},
-)
-def read_revision(
-    ident: str, revision_number: Annotated[int, Path(ge=1, le=2**31 - 1)], session: SessionDep
-) -> dict[str, Any]:
-    """A replaced version in the single-conversation seed layout, as its export returned it then."""
-    return regeneration.revision_document(session, ident, revision_number)
-
-
 @router.get("/generate/estimate", response_model=schemas.Estimate)
 def estimate(
     session: SessionDep,
@@ -113,7 +91,7 @@ def estimate(
     economy: bool = False,
 ) -> schemas.Estimate:
     """Estimated time and cost for the given conversations, or for all remaining ones."""
-    conversations = service.resolve_conversations(session, ids) if ids else service.remaining_conversations(session)
+    conversations = selection.resolve_conversations(session, ids) if ids else selection.remaining_conversations(session)
     return service.estimate(session, conversations, economy=economy)
 
 

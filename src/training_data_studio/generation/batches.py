@@ -14,15 +14,16 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from ..core.errors import AppError
+from ..llm.anthropic_provider import AnthropicProvider
+from ..llm.base import ProviderError
+from ..llm.pacing import PacedProvider
 from ..models import GenerationJob, GenerationJobItem
 from . import service
 from .checks import check_reply
+from .flows import prepare, prepared_again, save_failure, save_success
 from .generate import Attempt, GenerationOutcome, InvalidOutput, ProviderFailed
-from .pacing import PacedProvider
 from .prompts import estimate
-from .providers.anthropic_provider import AnthropicProvider
-from .providers.base import ProviderError
-from .runner import Runtime, prepare, prepared_again, save_failure, save_success
+from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 

@@ -32,8 +32,8 @@ from ..conversations.document import (
     document_errors,
     validate_conversation_turns,
 )
+from ..llm.base import ProviderReply
 from ..plan.service import PlanRow
-from .providers.base import ProviderReply
 
 # A conversation one turn longer or shorter than planned still tells the planned story; the model is told
 # the exact number, so a bigger miss means it ignored the brief.

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 
 from ..conversations.document import ConversationBlock
 from ..core.errors import AppError
+from ..llm.base import Provider, ProviderError, ProviderReply, Repair, Usage
+from ..llm.pricing import Cost, cost_cents
 from ..plan.service import PlanRow
 from .checks import Problem, check_reply, render_problems
-from .pricing import Cost, cost_cents
 from .prompts import BuiltPrompt
-from .providers.base import Provider, ProviderError, ProviderReply, Repair, Usage
 
 # One repair round trip fixes most slips (a miscounted sentence, a cut-off turn); when a second reply is
 # still wrong, the prompt or the model is the problem and a person should look.

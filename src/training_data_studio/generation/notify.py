@@ -17,7 +17,7 @@ from ..models import GenerationJob
 from . import service
 
 if TYPE_CHECKING:
-    from .runner import Runtime
+    from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 # Sending must never hold a worker for long: a slow or dead SMTP server fails the e-mail, not the job.

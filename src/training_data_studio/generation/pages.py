@@ -22,18 +22,19 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
+from ..conversations import revisions, selection
 from ..conversations.schemas import TIER_LABELS
 from ..core.config import Settings
 from ..core.deps import SessionDep, SettingsDep, UserDep, get_session
 from ..core.errors import AppError
 from ..core.templating import is_htmx, templates
+from ..llm.factory import GenerationUnavailable, provider_from_settings
 from ..models import GenerationJob, TrainingConversation
 from ..prompt_templates import service as prompt_templates
-from . import regeneration, schemas, service
+from . import schemas, service
 from .api import QueueDep
+from .flows import plan_template_key
 from .notify import email_unavailable_reason
-from .providers.factory import GenerationUnavailable, provider_from_settings
-from .runner import plan_template_key
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -64,11 +65,7 @@ GENERATION_STEPS = (
     ("calling_model", "Calling the model"),
     ("processing_response", "Processing response"),
     ("parsing_structure", "Parsing conversation structure"),
-    ("saving_turns", "Saving turns to database"),
-    ("emotional_context", "Generating emotional context"),
-    ("response_strategies", "Creating response strategies"),
-    ("analyzing_sentences", "Analyzing sentences"),
-    ("quality_metrics", "Calculating quality metrics"),
+    ("saving_turns", "Saved turns, annotations and quality metrics"),
     ("complete", "Generation complete"),
 )
 ACTIVE_STATUSES = ("queued", "in_progress")
@@ -196,7 +193,7 @@ def _dialog_context(
         "form": form,
         "errors": errors or {},
         "tier_labels": TIER_LABELS,
-        "tier_order": list(service.TIER_ORDER),
+        "tier_order": list(selection.TIER_ORDER),
         "duration": _duration,
         "dollars": _dollars,
         "regenerate": regenerate,
@@ -206,7 +203,7 @@ def _dialog_context(
         conversation = conversations[0]
         context["template"] = _template_facts(session, conversation)
         if regenerate:
-            context["single_problem"] = regeneration.refusal(conversation)
+            context["single_problem"] = revisions.refusal(conversation)
         elif conversation.generation_status != "planned":
             status = conversation.generation_status.replace("_", " ")
             context["single_problem"] = f"Only planned conversations can be generated; this one is {status}."
@@ -216,14 +213,14 @@ def _dialog_context(
 def _single_context(
     session: Session, settings: Settings, ident: str, form: dict[str, Any], *, regenerate: bool = False
 ) -> dict[str, Any]:
-    conversations = service.resolve_conversations(session, [ident])
+    conversations = selection.resolve_conversations(session, [ident])
     return _dialog_context(
         session, settings, kind="single", conversations=conversations, form=form, regenerate=regenerate
     )
 
 
 def _batch_context(session: Session, settings: Settings, idents: Sequence[str], form: dict[str, Any]) -> dict[str, Any]:
-    chosen = service.resolve_conversations(session, list(dict.fromkeys(idents)))
+    chosen = selection.resolve_conversations(session, list(dict.fromkeys(idents)))
     planned = [c for c in chosen if c.generation_status == "planned"]
     left_out = [c for c in chosen if c.generation_status != "planned"]
     return _dialog_context(session, settings, kind="batch", conversations=planned, form=form, left_out=left_out)
@@ -231,7 +228,7 @@ def _batch_context(session: Session, settings: Settings, idents: Sequence[str], 
 
 def _process_all_context(session: Session, settings: Settings, form: dict[str, Any]) -> dict[str, Any]:
     return _dialog_context(
-        session, settings, kind="process_all", conversations=service.remaining_conversations(session), form=form
+        session, settings, kind="process_all", conversations=selection.remaining_conversations(session), form=form
     )
 
 

@@ -20,8 +20,11 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from ..conversations.consultant import CONSULTANT_NAME
 from ..conversations.document import MAX_TURNS, conversation_json_schema
 from ..core.errors import AppError
+from ..llm.base import GenerationRequest, Usage, estimate_tokens
+from ..llm.pricing import cost_cents, price_for
 from ..models import ConversationTemplate
 from ..plan.service import PlanRow
 from ..prompt_templates.rendering import (
@@ -31,11 +34,6 @@ from ..prompt_templates.rendering import (
     render_template,
     template_variables,
 )
-from .pricing import cost_cents, price_for
-from .providers.base import GenerationRequest, Usage, estimate_tokens
-
-DEFAULT_CONSULTANT = "Elena Morales, CFP"
-
 
 # Two examples show the format and the voice without the prefix outgrowing the conversation itself.
 MAX_EXAMPLES = 2
@@ -332,7 +330,7 @@ def build_prompt(
     plan_row: PlanRow,
     examples: Sequence[Mapping[str, Any]],
     *,
-    consultant_name: str = DEFAULT_CONSULTANT,
+    consultant_name: str = CONSULTANT_NAME,
 ) -> BuiltPrompt:
     """The prompt for ``plan_row`` from ``template`` (a templates.json entry or a template row).
 

@@ -10,6 +10,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, model_validator
 
 JobType = Literal["single", "batch", "process_all"]
+# The values of models.enums.JobStatus and ItemStatus, for the OpenAPI schema (a test keeps them equal).
 JobStatus = Literal["queued", "in_progress", "paused", "completed", "failed", "cancelled"]
 ItemStatus = Literal["queued", "running", "succeeded", "failed", "skipped", "paused", "cancelled"]
 
@@ -66,20 +67,6 @@ class BatchJobCreate(BaseModel):
         if len(set(self.conversation_ids)) != len(self.conversation_ids):
             raise ValueError("conversation_ids lists a conversation twice")
         return self
-
-
-class RevisionRead(BaseModel):
-    """A version of a conversation that a regeneration replaced (its document: `.../revisions/{number}`)."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    revision_number: int
-    reason: str
-    generation_status: str
-    quality_score: Decimal | None
-    replaced_by_job_id: uuid.UUID | None
-    created_by: str | None
-    created_at: datetime
 
 
 class TierProgress(BaseModel):

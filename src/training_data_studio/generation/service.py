@@ -3,8 +3,8 @@ resuming, cancelling and summarising. Queue operations go through a `JobQueue` s
 Procrastinate; `tasks.py` provides the real one.
 
 Exactly-once: a conversation is claimed by one atomic UPDATE planned→in_progress (or failed→in_progress for a
-retry, or generated/reviewed/approved/flagged→in_progress for a regeneration, see regeneration.py). Two workers,
-two "process all" clicks or a restart can race for it; only one UPDATE matches.
+retry, or generated/reviewed/approved/flagged→in_progress for a regeneration, see conversations/revisions.py).
+Two workers, two "process all" clicks or a restart can race for it; only one UPDATE matches.
 """
 
 from __future__ import annotations
@@ -17,18 +17,20 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any, Literal, Protocol
 
-from sqlalchemy import case, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from ..conversations import revisions
+from ..conversations.selection import TIER_ORDER, remaining_conversations, resolve_conversations
 from ..core.config import Settings
 from ..core.errors import AppError, ConflictError, NotFoundError
 from ..models import GenerationJob, GenerationJobEvent, GenerationJobItem, TrainingConversation
-from . import regeneration, schemas
+from ..models.enums import ConversationStatus, ItemStatus, JobStatus
+from . import schemas
 
-TIER_ORDER = {"tier1_template": 1, "tier2_scenario": 2, "tier3_edge": 3}
-ACTIVE_JOB_STATUSES = ("queued", "in_progress", "paused")
-OPEN_ITEM_STATUSES = ("queued", "running", "paused")
-TERMINAL_ITEM_STATUSES = ("succeeded", "failed", "skipped", "cancelled")
+ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.PAUSED)
+OPEN_ITEM_STATUSES = (ItemStatus.QUEUED, ItemStatus.RUNNING, ItemStatus.PAUSED)
+TERMINAL_ITEM_STATUSES = (ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.CANCELLED)
 # Before any history exists: the requirements' "2–5 minutes" is for one sequential call with buffers; a
 # structured call for a 4-turn annotated conversation takes about 90 s and costs about 20 cents on Sonnet.
 DEFAULT_SECONDS_PER_CONVERSATION = 90.0
@@ -36,7 +38,6 @@ DEFAULT_COST_CENTS_PER_CONVERSATION = Decimal("20")
 # Medians over this many recent generations; older ones reflect older prompts and models.
 ESTIMATE_HISTORY = 50
 RECENT_EVENTS = 200
-MAX_CONVERSATION_NUMBER = 2**31 - 1  # conversation_number is an int4
 
 
 class JobQueue(Protocol):
@@ -47,55 +48,6 @@ class JobQueue(Protocol):
     def schedule_batch_check(self, job_id: uuid.UUID, seconds: float) -> int: ...
     def cancel_queued(self, queue_job_ids: Sequence[int]) -> None: ...
     def abort_running(self, queue_job_ids: Sequence[int]) -> None: ...
-
-
-def tier_rank() -> Any:
-    return case(TIER_ORDER, value=TrainingConversation.tier, else_=9)
-
-
-def _as_number(ident: str) -> int | None:
-    """A conversation number (a positive PostgreSQL integer) written in ASCII digits, else None."""
-    if not (ident.isascii() and ident.isdigit() and len(ident) <= 10):
-        return None
-    number = int(ident)
-    return number if number <= MAX_CONVERSATION_NUMBER else None
-
-
-def resolve_conversations(session: Session, idents: Sequence[str]) -> list[TrainingConversation]:
-    """Conversations by conversation_id or number, in the order given; unknown ones are an error."""
-    numbers = [n for n in map(_as_number, idents) if n is not None]
-    # Text PostgreSQL cannot hold (U+0000) names no conversation: it is left out of the query, reported unknown.
-    names = [i for i in idents if _as_number(i) is None and "\x00" not in i]
-    rows = session.scalars(
-        select(TrainingConversation).where(
-            TrainingConversation.conversation_id.in_(names) | TrainingConversation.conversation_number.in_(numbers)
-        )
-    ).all()
-    by_key: dict[str, TrainingConversation] = {}
-    for row in rows:
-        by_key[row.conversation_id] = row
-        by_key[str(row.conversation_number)] = row
-    missing = [i for i in idents if i not in by_key]
-    if missing:
-        raise AppError(
-            "unknown_conversation",
-            f"No conversation with id or number {', '.join(missing[:10])}.",
-            status=404,
-            fields={"conversation_ids": "unknown: " + ", ".join(missing[:10])},
-        )
-    return [by_key[i] for i in idents]
-
-
-def remaining_conversations(session: Session) -> list[TrainingConversation]:
-    """Planned conversations in process-all order: Tier 1, 2, 3, then by number. Planned seed rows are left
-    out: they wait for the user's own seed files to be imported."""
-    return list(
-        session.scalars(
-            select(TrainingConversation)
-            .where(TrainingConversation.generation_status == "planned", TrainingConversation.is_seed_example.is_(False))
-            .order_by(tier_rank(), TrainingConversation.conversation_number)
-        )
-    )
 
 
 def _already_queued(session: Session, conversation_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, uuid.UUID]:
@@ -136,8 +88,8 @@ def create_job(
     if regenerate:
         if job_type == "process_all":
             raise ConflictError("Process-all generates planned conversations; regenerate a selection instead.")
-        regeneration.check_regeneratable(conversations)
-    not_planned = [c for c in conversations if c.generation_status != "planned"]
+        revisions.check_regeneratable(conversations)
+    not_planned = [c for c in conversations if c.generation_status != ConversationStatus.PLANNED]
     if not_planned and job_type != "process_all" and not regenerate:
         listed = ", ".join(f"#{c.conversation_number} ({c.generation_status})" for c in not_planned[:10])
         raise ConflictError(f"Only planned conversations can be generated; these are not: {listed}.")
@@ -156,7 +108,7 @@ def create_job(
         job_type=job_type,
         target_conversation_ids=[c.conversation_id for c in ordered],
         total_conversations=len(ordered),
-        status="queued",
+        status=ItemStatus.QUEUED,
         created_by=user,
         options=options.model_dump(mode="json"),
         budget_cents=budget_cents,
@@ -196,14 +148,39 @@ def start_job(
 ) -> GenerationJob:
     """The one way a job starts (API and pages): refuse when no model is configured, create, enqueue.
     `idents` None means every remaining conversation; `regenerate` replaces generated ones with new versions."""
-    from .providers.factory import provider_from_settings
+    conversations = remaining_conversations(session) if idents is None else resolve_conversations(session, idents)
+    return start_job_for(
+        session,
+        queue,
+        settings=settings,
+        user=user,
+        job_type=job_type,
+        conversations=conversations,
+        options=options,
+        regenerate=regenerate,
+    )
+
+
+def start_job_for(
+    session: Session,
+    queue: JobQueue,
+    *,
+    settings: Settings,
+    user: str,
+    job_type: schemas.JobType,
+    conversations: Sequence[TrainingConversation],
+    options: schemas.JobOptions,
+    regenerate: bool = False,
+) -> GenerationJob:
+    """:func:`start_job` for conversations already resolved (``tds generate`` resolves them first, to look
+    for a job to resume)."""
+    from ..llm.factory import provider_from_settings
 
     provider = provider_from_settings(settings)  # refuses, naming the env vars, when nothing is configured
-    conversations = remaining_conversations(session) if idents is None else resolve_conversations(session, idents)
     job = create_job(
         session,
         job_type=job_type,
-        conversations=conversations,
+        conversations=list(conversations),
         options=options,
         user=user,
         provider=provider.name,
@@ -259,7 +236,7 @@ def enqueue_job(session: Session, queue: JobQueue, job: GenerationJob) -> None:
     if (job.options or {}).get("economy"):
         queue.enqueue_economy(job)
         return
-    items = job_items(session, job.id, statuses=["queued"])
+    items = job_items(session, job.id, statuses=[ItemStatus.QUEUED])
     queue_ids = queue.enqueue(items)
     for item in items:
         item.procrastinate_job_id = queue_ids.get(item.id)
@@ -271,15 +248,15 @@ def pause_job(
 ) -> GenerationJob:
     """Queued work stops at once; a call already in flight finishes and is saved."""
     job = _lock_job(session, job_id)
-    if job.status not in ("queued", "in_progress"):
+    if job.status not in (JobStatus.QUEUED, JobStatus.IN_PROGRESS):
         raise ConflictError(f"A {job.status} job cannot be paused.")
-    # Workers lock the job before its items too (runner.lock_job_and_item), so none holds an item this waits for.
-    queued = job_items(session, job_id, statuses=["queued"])
+    # Workers lock the job before its items too (flows.lock_job_and_item), so none holds an item this waits for.
+    queued = job_items(session, job_id, statuses=[ItemStatus.QUEUED])
     queue.cancel_queued([i.procrastinate_job_id for i in queued if i.procrastinate_job_id is not None])
     for item in queued:
-        item.status = "paused"
+        item.status = ItemStatus.PAUSED
         item.procrastinate_job_id = None
-    job.status = "paused"
+    job.status = JobStatus.PAUSED
     job.paused_reason = reason
     record_event(session, job_id, step="paused", message=reason, level="warning")
     session.flush()
@@ -288,12 +265,12 @@ def pause_job(
 
 def resume_job(session: Session, queue: JobQueue, job_id: uuid.UUID) -> GenerationJob:
     job = _lock_job(session, job_id)
-    if job.status != "paused":
+    if job.status != JobStatus.PAUSED:
         raise ConflictError(f"Only a paused job can be resumed; this one is {job.status}.")
-    paused = job_items(session, job_id, statuses=["paused"])
+    paused = job_items(session, job_id, statuses=[ItemStatus.PAUSED])
     for item in paused:
-        item.status = "queued"
-    job.status = "in_progress" if job.started_at else "queued"
+        item.status = ItemStatus.QUEUED
+    job.status = JobStatus.IN_PROGRESS if job.started_at else JobStatus.QUEUED
     job.paused_reason = None
     session.flush()
     enqueue_job(session, queue, job)
@@ -306,19 +283,19 @@ def resume_job(session: Session, queue: JobQueue, job_id: uuid.UUID) -> Generati
 def cancel_job(session: Session, queue: JobQueue, job_id: uuid.UUID) -> GenerationJob:
     """Queued work is dropped; a call in flight is aborted and nothing of it is saved."""
     job = _lock_job(session, job_id)
-    if job.status in ("completed", "cancelled", "failed"):
+    if job.status in (JobStatus.COMPLETED, JobStatus.CANCELLED, JobStatus.FAILED):
         raise ConflictError(f"A {job.status} job cannot be cancelled.")
-    waiting = job_items(session, job_id, statuses=["queued", "paused"])
-    running = job_items(session, job_id, statuses=["running"])
+    waiting = job_items(session, job_id, statuses=[ItemStatus.QUEUED, ItemStatus.PAUSED])
+    running = job_items(session, job_id, statuses=[ItemStatus.RUNNING])
     queue.cancel_queued([i.procrastinate_job_id for i in waiting if i.procrastinate_job_id is not None])
     queue.abort_running([i.procrastinate_job_id for i in running if i.procrastinate_job_id is not None])
     for item in waiting:
-        item.status = "cancelled"
+        item.status = ItemStatus.CANCELLED
     for item in running:
         if item.procrastinate_job_id is None:  # waiting in a Message Batch: its result will be ignored
             release_conversation(session, item, failed=False, error=None)
-            item.status = "cancelled"
-    job.status = "cancelled"
+            item.status = ItemStatus.CANCELLED
+    job.status = JobStatus.CANCELLED
     job.completed_at = datetime.now(UTC)
     record_event(session, job_id, step="cancelled", message="Cancelled by the user.", level="warning")
     session.flush()
@@ -328,15 +305,15 @@ def cancel_job(session: Session, queue: JobQueue, job_id: uuid.UUID) -> Generati
 def retry_failed(session: Session, queue: JobQueue, job_id: uuid.UUID) -> GenerationJob:
     """Queue the job's failed conversations again (their attempts start over)."""
     job = _lock_job(session, job_id)
-    failed = job_items(session, job_id, statuses=["failed"])
+    failed = job_items(session, job_id, statuses=[ItemStatus.FAILED])
     if not failed:
         raise ConflictError("This job has no failed conversation to retry.")
     for item in failed:
-        item.status = "queued"
+        item.status = ItemStatus.QUEUED
         item.error = None
         item.attempts = 0
     job.failed_conversations = max(0, job.failed_conversations - len(failed))
-    job.status = "in_progress" if job.started_at else "queued"
+    job.status = JobStatus.IN_PROGRESS if job.started_at else JobStatus.QUEUED
     job.completed_at = None
     session.flush()
     enqueue_job(session, queue, job)
@@ -370,16 +347,16 @@ def claim_conversation(session: Session, item: GenerationJobItem) -> Claim | Non
         update(TrainingConversation)
         .where(
             TrainingConversation.id == item.conversation_id,
-            TrainingConversation.generation_status.in_(("planned", "failed")),
+            TrainingConversation.generation_status.in_((ConversationStatus.PLANNED, ConversationStatus.FAILED)),
         )
-        .values(generation_status="in_progress", generation_error=None, updated_at=func.now())
+        .values(generation_status=ConversationStatus.IN_PROGRESS, generation_error=None, updated_at=func.now())
         .returning(TrainingConversation)
     ).one_or_none()
     if claimed is not None:
         return Claim(claimed, taken_over=False)
-    if item.status == "running":
+    if item.status == ItemStatus.RUNNING:
         conversation = session.get(TrainingConversation, item.conversation_id, with_for_update=True)
-        if conversation is not None and conversation.generation_status == "in_progress":
+        if conversation is not None and conversation.generation_status == ConversationStatus.IN_PROGRESS:
             return Claim(conversation, taken_over=True)
     return None
 
@@ -390,13 +367,13 @@ def _claim_for_regeneration(session: Session, item: GenerationJobItem) -> Claim 
     conversation = session.get(TrainingConversation, item.conversation_id, with_for_update=True)
     if conversation is None:
         return None
-    if conversation.generation_status == "in_progress":
-        taken_over = item.status == "running" and item.previous_status is not None
+    if conversation.generation_status == ConversationStatus.IN_PROGRESS:
+        taken_over = item.status == ItemStatus.RUNNING and item.previous_status is not None
         return Claim(conversation, taken_over=True) if taken_over else None
-    if regeneration.refusal(conversation) is not None:
+    if revisions.refusal(conversation) is not None:
         return None
     item.previous_status = conversation.generation_status
-    conversation.generation_status = "in_progress"
+    conversation.generation_status = ConversationStatus.IN_PROGRESS
     session.flush()
     return Claim(conversation, taken_over=False)
 
@@ -409,10 +386,13 @@ def release_conversation(session: Session, item: GenerationJobItem, *, failed: b
         if failed:
             message = f"Regeneration failed ({(error or 'unknown error').rstrip('.')}); the previous version is kept."
     else:
-        status, message = ("failed" if failed else "planned"), error
+        status, message = (ConversationStatus.FAILED if failed else ConversationStatus.PLANNED), error
     session.execute(
         update(TrainingConversation)
-        .where(TrainingConversation.id == item.conversation_id, TrainingConversation.generation_status == "in_progress")
+        .where(
+            TrainingConversation.id == item.conversation_id,
+            TrainingConversation.generation_status == ConversationStatus.IN_PROGRESS,
+        )
         .values(generation_status=status, generation_error=message, updated_at=func.now())
     )
 
@@ -437,24 +417,28 @@ def refresh_job_totals(session: Session, job_id: uuid.UUID) -> GenerationJob:
             func.coalesce(func.sum(GenerationJobItem.attempts), 0),
         ).where(GenerationJobItem.job_id == job_id)
     ).one()
-    job.completed_conversations = int(counts.get("succeeded", 0))
-    job.failed_conversations = int(counts.get("failed", 0))
+    job.completed_conversations = int(counts.get(ItemStatus.SUCCEEDED, 0))
+    job.failed_conversations = int(counts.get(ItemStatus.FAILED, 0))
     job.current_conversation_index = sum(int(counts.get(s, 0)) for s in TERMINAL_ITEM_STATUSES)
     job.total_cost_cents = Decimal(sums[0])
     job.input_tokens, job.output_tokens = int(sums[1]), int(sums[2])
     job.cache_read_tokens, job.cache_write_tokens = int(sums[3]), int(sums[4])
     job.total_tokens_used = job.input_tokens + job.output_tokens
     job.total_api_calls = int(sums[5])
-    open_items = sum(int(counts.get(s, 0)) for s in ("queued", "running"))
-    if job.status in ("queued", "in_progress") and open_items == 0 and not counts.get("paused"):
-        job.status = "completed"
+    open_items = sum(int(counts.get(s, 0)) for s in (ItemStatus.QUEUED, ItemStatus.RUNNING))
+    if (
+        job.status in (JobStatus.QUEUED, JobStatus.IN_PROGRESS)
+        and open_items == 0
+        and not counts.get(ItemStatus.PAUSED)
+    ):
+        job.status = JobStatus.COMPLETED
         job.completed_at = datetime.now(UTC)
         if job.started_at:
             job.total_duration_seconds = Decimal(str(round((job.completed_at - job.started_at).total_seconds(), 2)))
         job.results_summary = {
             "succeeded": job.completed_conversations,
             "failed": job.failed_conversations,
-            "skipped": int(counts.get("skipped", 0)),
+            "skipped": int(counts.get(ItemStatus.SKIPPED, 0)),
             "cost_cents": str(job.total_cost_cents),
         }
         record_event(
@@ -545,11 +529,11 @@ def job_summary(session: Session, job: GenerationJob, *, with_details: bool = Fa
     for it in items:
         progress = tiers.setdefault(it.tier, schemas.TierProgress(tier=it.tier, total=0, succeeded=0, failed=0))
         progress.total += 1
-        progress.succeeded += it.status == "succeeded"
-        progress.failed += it.status == "failed"
+        progress.succeeded += it.status == ItemStatus.SUCCEEDED
+        progress.failed += it.status == ItemStatus.FAILED
     done = [it for it in items if it.status in TERMINAL_ITEM_STATUSES]
     durations = [float(it.duration_seconds) for it in items if it.duration_seconds is not None]
-    open_count = sum(it.status in ("queued", "running", "paused") for it in items)
+    open_count = sum(it.status in (ItemStatus.QUEUED, ItemStatus.RUNNING, ItemStatus.PAUSED) for it in items)
     eta = None
     if durations and open_count:
         # Calls overlap, so wall time per conversation is the job's elapsed time over what it finished.
@@ -586,10 +570,10 @@ def job_summary(session: Session, job: GenerationJob, *, with_details: bool = Fa
         started_at=job.started_at,
         completed_at=job.completed_at,
         total_conversations=total,
-        completed_conversations=sum(it.status == "succeeded" for it in items),
-        failed_conversations=sum(it.status == "failed" for it in items),
-        queued_conversations=sum(it.status in ("queued", "paused") for it in items),
-        running_conversations=sum(it.status == "running" for it in items),
+        completed_conversations=sum(it.status == ItemStatus.SUCCEEDED for it in items),
+        failed_conversations=sum(it.status == ItemStatus.FAILED for it in items),
+        queued_conversations=sum(it.status in (ItemStatus.QUEUED, ItemStatus.PAUSED) for it in items),
+        running_conversations=sum(it.status == ItemStatus.RUNNING for it in items),
         percent=round(100 * len(done) / total, 1) if total else 100.0,
         total_api_calls=job.total_api_calls,
         total_tokens_used=job.total_tokens_used,

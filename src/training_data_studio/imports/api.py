@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from ..conversations.export import export_conversation
 from ..core.deps import SessionDep, UserDep
 from ..core.errors import error_body
-from . import service
+from . import runs, service
 from .parsing import SeedSource
 from .schemas import ImportOptions, ImportRunListItem, ImportRunSummary, RollbackSummary
 
@@ -54,19 +54,19 @@ def upload_seed_files(
 @router.get("/import/runs", response_model=list[ImportRunListItem])
 def list_import_runs(session: SessionDep, limit: int = 50) -> list[ImportRunListItem]:
     """The most recent import runs first."""
-    return service.list_runs(session=session, limit=max(1, min(limit, 500)))
+    return runs.list_runs(session=session, limit=max(1, min(limit, 500)))
 
 
 @router.get("/import/runs/{run_id}", response_model=ImportRunSummary)
 def read_import_run(session: SessionDep, run_id: uuid.UUID) -> ImportRunSummary:
     """One import run with its per-file report."""
-    return service.get_run(session=session, run_id=run_id)
+    return runs.get_run(session=session, run_id=run_id)
 
 
 @router.post("/import/runs/{run_id}/rollback", response_model=RollbackSummary)
 def rollback_import_run(session: SessionDep, user: UserDep, run_id: uuid.UUID) -> RollbackSummary:
     """Undo what one import run wrote; 409 if a later run touched the same conversations."""
-    return service.rollback_import(session, run_id, user=user.id)
+    return runs.rollback_import(session, run_id, user=user.id)
 
 
 @router.get("/conversations/{ident}/export")

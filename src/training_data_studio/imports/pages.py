@@ -31,7 +31,7 @@ from ..core.db import Database, act_as
 from ..core.deps import DbDep, SessionDep, UserDep
 from ..core.errors import AppError
 from ..core.templating import is_htmx, templates
-from . import service
+from . import runs, service
 from .parsing import MAX_FILE_BYTES, SeedSource
 from .schemas import FileReport, ImportOptions, ImportRunSummary, ProgressEvent, RollbackSummary
 
@@ -239,7 +239,7 @@ def _page_context(
         "keep_minutes": KEEP_FINISHED_SECONDS // 60,
     }
     if runs_session is not None:
-        context["runs"] = service.list_runs(session=runs_session, limit=RUNS_SHOWN)
+        context["runs"] = runs.list_runs(session=runs_session, limit=RUNS_SHOWN)
     return context
 
 
@@ -355,7 +355,7 @@ def _progress_panel(request: Request, token: str, progress: ImportProgress | Non
 @router.get("/import/runs/{run_id}", response_class=HTMLResponse)
 def import_run_page(request: Request, session: SessionDep, user: UserDep, run_id: uuid.UUID) -> Response:
     """One import run: options, totals, each file's report with its warnings and errors, and its rollback."""
-    run = service.get_run(session=session, run_id=run_id)
+    run = runs.get_run(session=session, run_id=run_id)
     return templates.TemplateResponse(
         request, "import_run_detail.html", {"run": run}, block_name="run_detail" if is_htmx(request) else None
     )
@@ -375,14 +375,14 @@ def _rollback_message(result: RollbackSummary) -> str:
 @router.post("/import/runs/{run_id}/rollback", response_class=HTMLResponse)
 def rollback_run_from_page(request: Request, session: SessionDep, user: UserDep, run_id: uuid.UUID) -> Response:
     """Roll one import run back; answers with the refreshed runs list, or the run's detail, and a toast."""
-    result = service.rollback_import(session, run_id, user=user.id)
+    result = runs.rollback_import(session, run_id, user=user.id)
     if not is_htmx(request):
         return RedirectResponse(f"/import/runs/{run_id}", status_code=303)
     if request.headers.get("hx-target") == "run-detail":
         response = templates.TemplateResponse(
             request,
             "import_run_detail.html",
-            {"run": service.get_run(session=session, run_id=run_id)},
+            {"run": runs.get_run(session=session, run_id=run_id)},
             block_name="run_detail",
         )
     else:

@@ -22,25 +22,21 @@ the plan get new rows numbered max + 1.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from decimal import Decimal
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import psycopg
-from sqlalchemy import JSON, Table, delete, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from ..conversations.document import ConversationDoc, SeedFile, group_conversations
+from ..conversations.document import ConversationDoc
 from ..conversations.export import export_document
-from ..core.errors import AppError, ConflictError, NotFoundError
-from ..models import ImportRun, ImportRunItem, QualityMetrics, TrainingConversation
-from .mapping import (
+from ..conversations.store import (
     SEED_IMPORT_METHOD,
     bulk_insert,
     clear_conversation_content,
@@ -48,27 +44,29 @@ from .mapping import (
     driver_connection,
     new_conversation_rows,
     next_conversation_number,
+    row_snapshot,
     rows_by_table,
     save_conversation,
     saved_counts,
     send_inserts,
     table_of,
 )
+from ..models import ImportRun, ImportRunItem, QualityMetrics, TrainingConversation
+from ..models.enums import ConversationStatus
+from ..quality.measure import measure_document
 from .parsing import ParsedSeed, SeedSource, parse_source
 from .schemas import (
     FileReport,
     ImportOptions,
-    ImportRunListItem,
     ImportRunSummary,
     Problem,
     ProgressEvent,
-    RollbackSummary,
     RunStatus,
     RunTotals,
 )
 
-IMPORTED_STATUS = "approved"
-PLANNED_STATUS = "planned"
+IMPORTED_STATUS = ConversationStatus.APPROVED
+PLANNED_STATUS = ConversationStatus.PLANNED
 
 ProgressCallback = Callable[[ProgressEvent], None]
 
@@ -130,7 +128,7 @@ def import_uploads(
     return import_sources(session=session, inputs=list(uploads), user=user, options=options, on_progress=on_progress)
 
 
-def _now() -> datetime:
+def now() -> datetime:
     return datetime.now(UTC)
 
 
@@ -143,7 +141,7 @@ def import_sources(
     on_progress: ProgressCallback | None = None,
 ) -> ImportRunSummary:
     options = options or ImportOptions()
-    started_at = _now()
+    started_at = now()
     dry_run = session.begin_nested() if options.dry_run else None
     run = ImportRun(
         id=uuid.uuid4(),
@@ -180,7 +178,7 @@ def import_sources(
     bulk_insert(session, [(table_of(ImportRunItem), state.items)])
     totals = _totals(reports)
     status = _run_status(reports)
-    finished_at = _now()
+    finished_at = now()
     if dry_run is not None:
         dry_run.rollback()
     else:
@@ -398,6 +396,7 @@ class _PipelinedFiles:
         rows = [
             new_conversation_rows(
                 doc,
+                measure=measure_document,
                 user=state.user,
                 status=IMPORTED_STATUS,
                 generation_method=SEED_IMPORT_METHOD,
@@ -669,6 +668,7 @@ def _save(
         user=state.user,
         status=IMPORTED_STATUS,
         generation_method=SEED_IMPORT_METHOD,
+        measure=measure_document,
         plan_row=row,
         import_run_id=state.run_id,
         conversation_number=state.take_number(session) if row is None else None,
@@ -707,207 +707,3 @@ def _run_item(
         "previous_export": previous_export,
         "previous_metrics": previous_metrics,
     }
-
-
-# --------------------------------------------------------------------------------------------------
-# Row snapshots (JSON-safe) for rollback
-# --------------------------------------------------------------------------------------------------
-
-
-def row_snapshot(row: Any) -> dict[str, Any]:
-    """Every column of an ORM row as JSON values (what a rollback or a kept revision restores from)."""
-    table = cast(Table, type(row).__table__)
-    return row_to_json(table, {column.name: getattr(row, column.key) for column in table.columns})
-
-
-def _jsonable(value: Any) -> Any:
-    if isinstance(value, uuid.UUID | Decimal):
-        return str(value)
-    if isinstance(value, datetime):
-        return value.isoformat()
-    return value
-
-
-def row_to_json(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
-    computed = {c.name for c in table.columns if c.computed is not None}
-    return {name: _jsonable(value) for name, value in values.items() if name not in computed}
-
-
-def row_from_json(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
-    """Column values back from :func:`row_to_json` (uuids, decimals and timestamps re-typed)."""
-    values: dict[str, Any] = {}
-    for name, value in data.items():
-        if name not in table.c:
-            continue  # a column dropped since the snapshot
-        column = table.c[name]
-        if value is None or isinstance(column.type, JSON):
-            values[name] = value
-            continue
-        python_type = column.type.python_type
-        if python_type is uuid.UUID:
-            values[name] = uuid.UUID(value)
-        elif python_type is Decimal:
-            values[name] = Decimal(value)
-        elif python_type is datetime:
-            values[name] = datetime.fromisoformat(value)
-        else:
-            values[name] = value
-    return values
-
-
-# --------------------------------------------------------------------------------------------------
-# Rollback
-# --------------------------------------------------------------------------------------------------
-
-
-def rollback_import(session: Session, run_id: uuid.UUID, *, user: str | None) -> RollbackSummary:
-    """Undo exactly what one run wrote: inserted conversations are deleted, filled plan rows go back to
-    their planned values, replaced conversations are restored from the export kept on the run item.
-
-    Refused (409) when the run was already rolled back, or when a later run that is still in effect
-    touched any of the same conversations (roll that one back first).
-    """
-    run = session.scalars(select(ImportRun).where(ImportRun.id == run_id).with_for_update()).one_or_none()
-    if run is None:
-        raise NotFoundError("Import run", run_id)
-    if run.status == "rolled_back":
-        raise ConflictError(f"Import run {run_id} was already rolled back at {run.rolled_back_at:%Y-%m-%d %H:%M}.")
-    items = session.scalars(select(ImportRunItem).where(ImportRunItem.run_id == run_id)).all()
-    conversation_ids = [item.conversation_id for item in items]
-    if conversation_ids:
-        later = session.execute(
-            select(ImportRun.id, ImportRunItem.conversation_id)
-            .join(ImportRunItem, ImportRunItem.run_id == ImportRun.id)
-            .where(
-                ImportRun.id != run.id,
-                ImportRun.status != "rolled_back",
-                ImportRun.started_at >= run.started_at,
-                ImportRunItem.conversation_id.in_(conversation_ids),
-            )
-            .order_by(ImportRun.started_at)
-        ).all()
-        if later:
-            touched = ", ".join(sorted({cid for _, cid in later}))
-            runs = ", ".join(sorted({str(rid) for rid, _ in later}))
-            raise ConflictError(
-                f"Import run {run_id} cannot be rolled back: later run(s) {runs} also changed {touched}. "
-                "Roll those back first."
-            )
-
-    summary = RollbackSummary(run_id=run_id)
-    conversations = table_of(TrainingConversation)
-    for item in items:
-        row_id = item.conversation_row_id
-        if item.action == "inserted":
-            if row_id is None:
-                summary.missing.append(item.conversation_id)
-                continue
-            session.execute(delete(TrainingConversation).where(TrainingConversation.id == row_id))
-            summary.deleted.append(item.conversation_id)
-            continue
-        previous = row_from_json(conversations, item.previous_row or {})
-        if row_id is None:
-            # Deleted since the run: put the previous row back as it was.
-            if item.action == "filled_plan" and previous:
-                session.execute(pg_insert(conversations).values(previous).on_conflict_do_nothing())
-                summary.restored_to_plan.append(item.conversation_id)
-            else:
-                summary.missing.append(item.conversation_id)
-            continue
-        clear_conversation_content(session, row_id)
-        if item.action == "replaced" and item.previous_export:
-            _restore_content(session, row_id, item.previous_export, item.conversation_id, user=user)
-            if item.previous_metrics:
-                metrics = row_from_json(table_of(QualityMetrics), item.previous_metrics)
-                session.execute(delete(QualityMetrics).where(QualityMetrics.conversation_id == row_id))
-                session.execute(pg_insert(table_of(QualityMetrics)).values(metrics))
-        restored = {k: v for k, v in previous.items() if k not in ("id", "updated_at")}
-        session.execute(
-            update(TrainingConversation).where(TrainingConversation.id == row_id).values(**restored, updated_at=_now())
-        )
-        (summary.restored_previous if item.action == "replaced" else summary.restored_to_plan).append(
-            item.conversation_id
-        )
-
-    run.status = "rolled_back"
-    run.rolled_back_at = _now()
-    run.rolled_back_by = user
-    session.flush()
-    session.expire_all()
-    return summary
-
-
-def _restore_content(
-    session: Session, row_id: uuid.UUID, document: Mapping[str, Any], conversation_id: str, *, user: str | None
-) -> None:
-    docs = [d for d in group_conversations(SeedFile.model_validate(document)) if d.conversation_id == conversation_id]
-    if not docs:
-        raise AppError("rollback_failed", f"The stored export of {conversation_id} does not contain it.", status=500)
-    row = session.get(TrainingConversation, row_id)
-    if row is None:
-        return
-    # The row's own columns are restored by the caller right after; only the content matters here.
-    save_conversation(
-        session,
-        docs[0],
-        user=user,
-        status=row.generation_status,
-        generation_method=row.generation_method or SEED_IMPORT_METHOD,
-        plan_row=row,
-        import_run_id=row.import_run_id,
-    )
-
-
-# --------------------------------------------------------------------------------------------------
-# Reading runs
-# --------------------------------------------------------------------------------------------------
-
-
-def _run_totals(run: ImportRun) -> RunTotals:
-    files = run.files or []
-    return RunTotals(
-        files=len(files),
-        failed_files=sum(1 for f in files if isinstance(f, dict) and f.get("status") == "failed"),
-        conversations=run.conversation_count,
-        turns=run.turn_count,
-        sentences=run.sentence_count,
-        duplicates=run.duplicate_count,
-        warnings=run.warning_count,
-        errors=run.error_count,
-    )
-
-
-def list_runs(*, session: Session, limit: int = 50) -> list[ImportRunListItem]:
-    """The most recent runs first."""
-    runs = session.scalars(select(ImportRun).order_by(ImportRun.started_at.desc()).limit(limit)).all()
-    return [
-        ImportRunListItem(
-            run_id=run.id,
-            status=cast(RunStatus, run.status),
-            created_by=run.created_by,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            rolled_back_at=run.rolled_back_at,
-            options=ImportOptions.model_validate(run.options),
-            totals=_run_totals(run),
-        )
-        for run in runs
-    ]
-
-
-def get_run(*, session: Session, run_id: uuid.UUID) -> ImportRunSummary:
-    run = session.get(ImportRun, run_id)
-    if run is None:
-        raise NotFoundError("Import run", run_id)
-    return ImportRunSummary(
-        run_id=run.id,
-        status=cast(RunStatus, run.status),
-        dry_run=False,
-        options=ImportOptions.model_validate(run.options),
-        created_by=run.created_by,
-        started_at=run.started_at,
-        finished_at=run.finished_at,
-        rolled_back_at=run.rolled_back_at,
-        totals=_run_totals(run),
-        files=[FileReport.model_validate(f) for f in run.files or []],
-    )

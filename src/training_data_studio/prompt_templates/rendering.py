@@ -14,7 +14,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-CONSULTANT_NAME = "Elena Morales, CFP"
+from ..conversations.consultant import CONSULTANT_NAME
+
+__all__ = ["ALLOWED_VARIABLES", "CONSULTANT_NAME"]
 
 # The names a template may use: the plan row's columns plus consultant_name (see data/README.md).
 ALLOWED_VARIABLES = frozenset(

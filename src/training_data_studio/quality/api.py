@@ -9,13 +9,12 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from ..core.deps import SessionDep, SettingsDep, UserDep
-from . import duplicates, judge, review, service
+from . import dashboard, duplicates, judge, report_csv, review, service
 from .schemas import (
     BulkAction,
     BulkPreview,
     BulkRequest,
     BulkResult,
-    DuplicatePairRead,
     DuplicateReport,
     JudgementRead,
     JudgeReport,
@@ -48,20 +47,7 @@ def near_duplicates(
     status: Annotated[list[str] | None, Query(description="Only conversations with these statuses.")] = None,
 ) -> DuplicateReport:
     """Pairs of conversations whose wording overlaps at or above the threshold (Jaccard of word 3-grams)."""
-    compared, pairs = duplicates.duplicate_report(session=session, threshold=threshold, statuses=status)
-    return DuplicateReport(
-        threshold=threshold,
-        conversations_compared=compared,
-        pairs=[
-            DuplicatePairRead(
-                first_conversation_id=p.first_id,
-                second_conversation_id=p.second_id,
-                jaccard=round(p.jaccard, 4),
-                estimated_jaccard=round(p.estimated_jaccard, 4),
-            )
-            for p in pairs
-        ],
-    )
+    return dashboard.duplicate_pairs(session=session, threshold=threshold, statuses=status)
 
 
 @router.get("/metrics", response_model=QualityDashboard, responses={422: ERRORS[422]})
@@ -73,14 +59,14 @@ def quality_metrics(
     ] = False,
 ) -> QualityDashboard:
     """The quality dashboard: averages, distributions, validation summary, comparison, ranking, filtered list."""
-    return service.dashboard(session=session, filters=filters, include_duplicates=include_duplicates)
+    return dashboard.dashboard(session=session, filters=filters, include_duplicates=include_duplicates)
 
 
 @router.get("/report.csv", response_class=Response, responses={200: {"content": {"text/csv": {}}}})
 def quality_report(session: SessionDep) -> Response:
     """The quality report: one CSV row per conversation with scores, completeness, issues, status, reviewer."""
     return Response(
-        service.quality_report_csv(session=session),
+        report_csv.quality_report_csv(session=session),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="quality-report.csv"'},
     )

@@ -29,18 +29,19 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
+from ..conversations.consultant import CONSULTANT_NAME
 from ..core.config import Settings
 from ..core.errors import AppError, NotFoundError
-from ..generation.providers import GenerationRequest, Provider, ProviderError, Usage, provider_from_settings
+from ..llm import GenerationRequest, Provider, ProviderError, Usage, provider_from_settings
 from ..models import QualityJudgement, TrainingConversation, TrainingTurn
 from .schemas import JudgeFailure, JudgementRead, JudgeReport
 
 RUBRIC_VERSION = "2026-11-25.1"
-RUBRIC = """\
+RUBRIC = f"""\
 QUALITY RUBRIC (version 2026-11-25.1)
 
-You are reviewing one coaching conversation between a client and a financial consultant (Elena Morales,
-CFP) that will be used to fine-tune an assistant. Judge only the consultant's replies.
+You are reviewing one coaching conversation between a client and a financial consultant ({CONSULTANT_NAME})
+that will be used to fine-tune an assistant. Judge only the consultant's replies.
 
 Score each dimension with a whole number from 1 to 5:
   5 exemplary: could be used to teach the skill;

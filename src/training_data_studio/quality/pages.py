@@ -13,7 +13,7 @@ from ..conversations.schemas import STATUS_LABELS, TIER_LABELS
 from ..core.deps import SessionDep, UserDep
 from ..core.errors import AppError
 from ..core.templating import templates
-from . import review, service
+from . import dashboard, review
 from .checks import CHECK_LABELS, COMPLETENESS_KEYS
 from .judge import RUBRIC_VERSION
 from .schemas import PAGE_SIZES, SCORE_MAX, SCORE_MIN, BulkAction, BulkRequest, QualityDashboard, QualityFilters
@@ -93,11 +93,11 @@ def quality_page(request: Request, session: SessionDep, filters: Annotated[Quali
     """The Quality dashboard; an HTMX request from its filters gets the conversation list alone."""
     context: dict[str, Any] = {"filters": filters, **_display_context()}
     if _renders_block(request):
-        context["page"] = service.quality_page(session=session, filters=filters)
+        context["page"] = dashboard.quality_page(session=session, filters=filters)
         response = templates.TemplateResponse(request, "quality_dashboard.html", context, block_name="quality_results")
         response.headers["HX-Push-Url"] = filters.url()
         return response
-    board = service.dashboard(session=session, filters=filters)
+    board = dashboard.dashboard(session=session, filters=filters)
     context |= {
         "board": board,
         "page": board.conversations,
@@ -112,7 +112,7 @@ def quality_page(request: Request, session: SessionDep, filters: Annotated[Quali
 @router.get("/quality/duplicates", response_class=HTMLResponse)
 def duplicates_page(request: Request, session: SessionDep) -> Response:
     """Near-duplicate conversation pairs above the threshold (loaded into the dashboard after the page)."""
-    report = service.duplicate_pairs(session=session)
+    report = dashboard.duplicate_pairs(session=session)
     block = "duplicates_section" if _renders_block(request) else None
     return templates.TemplateResponse(request, "quality_duplicates.html", {"report": report}, block_name=block)
 

@@ -10,7 +10,8 @@ from urllib.parse import urlencode
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
-Status = Literal["planned", "in_progress", "generated", "reviewed", "approved", "flagged", "failed"]
+from ..conversations.schemas import Status
+
 BulkAction = Literal["approve-perfect", "flag-low"]
 PAGE_SIZES = (25, 50, 100)
 SCORE_MIN, SCORE_MAX = 1.0, 5.0

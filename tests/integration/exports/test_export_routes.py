@@ -124,7 +124,7 @@ def test_cli_export_writes_checks_and_summarises(
     database: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _dataset(database)
-    monkeypatch.setattr(cli, "_connected_database", lambda: Database(database.target, pool_size=1))
+    monkeypatch.setattr(cli.export, "connected_database", lambda: Database(database.target, pool_size=1))
     runner = CliRunner()
     out = tmp_path / "out"
     args = ["export", "--format", "chat-jsonl", "--out", str(out), "--mode", "per-turn", "--weights", "all"]

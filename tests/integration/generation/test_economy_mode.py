@@ -11,13 +11,14 @@ import pytest
 from sqlalchemy import func, select
 
 from tests.helpers.workers import BackgroundWorker
+from training_data_studio.conversations import selection
 from training_data_studio.core.config import Settings
 from training_data_studio.core.db import Database
 from training_data_studio.generation import schemas, service
-from training_data_studio.generation.pricing import cost_cents
-from training_data_studio.generation.providers.base import Usage
-from training_data_studio.generation.tasks import ProcrastinateQueue
+from training_data_studio.generation.queue import ProcrastinateQueue
 from training_data_studio.jobs import make_app
+from training_data_studio.llm.base import Usage
+from training_data_studio.llm.pricing import cost_cents
 from training_data_studio.models import GenerationJob, GenerationJobEvent, TrainingConversation, TrainingTurn
 from training_data_studio.testing.fake_anthropic import FakeAnthropic
 from training_data_studio.testing.fake_llm import FakeConfig
@@ -41,7 +42,7 @@ def _start(database: Database, numbers: list[int]) -> uuid.UUID:
             job = service.create_job(
                 s,
                 job_type="batch",
-                conversations=service.resolve_conversations(s, [str(n) for n in numbers]),
+                conversations=selection.resolve_conversations(s, [str(n) for n in numbers]),
                 options=schemas.JobOptions(economy=True),
                 user="dana",
                 provider="anthropic",

@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 
 from tests.helpers.generation import work_until_idle
 from tests.helpers.workers import BackgroundWorker, worker_process
+from training_data_studio.conversations import selection
 from training_data_studio.core.config import Settings
 from training_data_studio.core.db import Database
 from training_data_studio.generation import schemas, service
-from training_data_studio.generation.runner import build_runtime, prepare
-from training_data_studio.generation.tasks import ProcrastinateQueue
+from training_data_studio.generation.flows import prepare
+from training_data_studio.generation.queue import ProcrastinateQueue
+from training_data_studio.generation.runtime import build_runtime
 from training_data_studio.jobs import make_app
 from training_data_studio.models import (
     GenerationJob,
@@ -62,7 +64,7 @@ def _start(database: Database, numbers: list[int]) -> uuid.UUID:
             job = service.create_job(
                 s,
                 job_type="batch",
-                conversations=service.resolve_conversations(s, [str(n) for n in numbers]),
+                conversations=selection.resolve_conversations(s, [str(n) for n in numbers]),
                 options=schemas.JobOptions(),
                 user="dana",
                 provider="anthropic",

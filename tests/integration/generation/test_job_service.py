@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from tests.helpers.workers import run_async
+from training_data_studio.conversations import selection
 from training_data_studio.core.db import Database
 from training_data_studio.core.errors import AppError, ConflictError
 from training_data_studio.generation import schemas, service
@@ -71,7 +72,9 @@ def planned(session: Session) -> Session:
 
 def _create(session: Session, job_type: schemas.JobType, idents: list[str] | None) -> GenerationJob:
     conversations = (
-        service.remaining_conversations(session) if idents is None else service.resolve_conversations(session, idents)
+        selection.remaining_conversations(session)
+        if idents is None
+        else selection.resolve_conversations(session, idents)
     )
     return service.create_job(
         session,
@@ -95,7 +98,7 @@ def test_process_all_orders_tier_1_then_2_then_3_by_number(planned: Session) -> 
     ).all()
     assert len(items) == job.total_conversations == 90
     tiers = [t for t, _ in numbers]
-    assert tiers == sorted(tiers, key=lambda t: service.TIER_ORDER[t])
+    assert tiers == sorted(tiers, key=lambda t: selection.TIER_ORDER[t])
     assert [n for _, n in numbers] == [*range(11, 51), *range(51, 86), *range(86, 101)]
 
 
@@ -199,7 +202,7 @@ def test_totals_and_completion(planned: Session) -> None:
 
 
 def test_estimate_uses_defaults_then_history(planned: Session) -> None:
-    conversations = service.remaining_conversations(planned)
+    conversations = selection.remaining_conversations(planned)
     first = service.estimate(planned, conversations)
     assert first.based_on == "default"
     assert first.total_cost_cents == service.DEFAULT_COST_CENTS_PER_CONVERSATION * 90

@@ -14,12 +14,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
 from training_data_studio.app import create_app
+from training_data_studio.conversations import selection
 from training_data_studio.core.config import Settings
 from training_data_studio.core.db import Database
 from training_data_studio.generation import schemas, service
-from training_data_studio.generation.providers.factory import GenerationUnavailable
-from training_data_studio.generation.tasks import ProcrastinateQueue
+from training_data_studio.generation.queue import ProcrastinateQueue
 from training_data_studio.jobs import make_app
+from training_data_studio.llm.factory import GenerationUnavailable
 from training_data_studio.models import GenerationJob, GenerationJobItem, TrainingConversation
 from training_data_studio.plan import service as plan
 
@@ -65,7 +66,7 @@ def _job(database: Database, numbers: list[int], job_type: schemas.JobType = "ba
             job = service.create_job(
                 s,
                 job_type=job_type,
-                conversations=service.resolve_conversations(s, [str(n) for n in numbers]),
+                conversations=selection.resolve_conversations(s, [str(n) for n in numbers]),
                 options=schemas.JobOptions(budget_usd=Decimal("5")),
                 user="dana",
                 provider="anthropic",
@@ -349,7 +350,7 @@ def test_tasks_reach_the_workers_only_with_the_transaction_that_created_their_it
             job = service.create_job(
                 s,
                 job_type="batch",
-                conversations=service.resolve_conversations(s, ["11", "12"]),
+                conversations=selection.resolve_conversations(s, ["11", "12"]),
                 options=schemas.JobOptions(),
                 user="dana",
                 provider="anthropic",

@@ -12,6 +12,7 @@ from sqlalchemy import func, select, update
 
 from tests.helpers.generation import anthropic_settings, start_job, work_until_idle
 from training_data_studio.app import create_app
+from training_data_studio.conversations import selection
 from training_data_studio.conversations import service as conversations
 from training_data_studio.conversations.export import export_conversation
 from training_data_studio.conversations.schemas import StatusChange
@@ -171,7 +172,7 @@ def test_what_cannot_be_regenerated_is_refused_before_any_job_exists(seeded: Dat
             service.create_job(
                 s,
                 job_type="single",
-                conversations=service.resolve_conversations(s, [ident]),
+                conversations=selection.resolve_conversations(s, [ident]),
                 options=schemas.JobOptions(),
                 user="dana",
                 provider="anthropic",
@@ -182,7 +183,7 @@ def test_what_cannot_be_regenerated_is_refused_before_any_job_exists(seeded: Dat
         service.create_job(
             s,
             job_type="process_all",
-            conversations=service.resolve_conversations(s, ["13"]),
+            conversations=selection.resolve_conversations(s, ["13"]),
             options=schemas.JobOptions(),
             user="dana",
             provider="anthropic",

@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from tests.helpers.documents import with_value
 from tests.helpers.seed_files import good_seed, load_plan, table_counts, write_json
+from training_data_studio.conversations.store import table_of
 from training_data_studio.core.db import Database
 from training_data_studio.imports import service
-from training_data_studio.imports.mapping import table_of
 from training_data_studio.imports.schemas import ImportOptions, ProgressEvent
 from training_data_studio.imports.service import import_paths, rollback_import
 from training_data_studio.models import (

@@ -14,10 +14,11 @@ from tests.helpers.documents import json_identical, make_conversation, make_mult
 from tests.helpers.seed_files import good_seed, load_plan, table_counts, write_json
 from training_data_studio.conversations.document import SeedFile, group_conversations
 from training_data_studio.conversations.export import export_conversation
+from training_data_studio.conversations.store import save_conversation
 from training_data_studio.core.errors import AppError
-from training_data_studio.imports.mapping import save_conversation
+from training_data_studio.imports.runs import get_run, list_runs, rollback_import
 from training_data_studio.imports.schemas import ImportOptions, ProgressEvent
-from training_data_studio.imports.service import get_run, import_paths, list_runs, rollback_import
+from training_data_studio.imports.service import import_paths
 from training_data_studio.models import (
     ImportRunItem,
     QualityMetrics,
@@ -26,6 +27,7 @@ from training_data_studio.models import (
 )
 from training_data_studio.plan.seed import seed_default_data
 from training_data_studio.plan.service import SAMPLES_DIR
+from training_data_studio.quality.measure import measure_document
 
 SAMPLE_IDS = ("sample_david_retire_001", "sample_jennifer_cards_001", "sample_marcus_equity_001")
 
@@ -205,6 +207,7 @@ def test_save_conversation_as_the_generator_uses_it(session: Session) -> None:
     saved = save_conversation(
         session,
         doc,
+        measure=measure_document,
         user="worker",
         status="generated",
         generation_method="llm_template",
@@ -228,7 +231,7 @@ def test_save_conversation_refuses_values_that_do_not_fit(session: Session) -> N
     )
     (doc,) = group_conversations(SeedFile.model_validate(document))
     with pytest.raises(AppError) as refused:
-        save_conversation(session, doc, user="w", status="generated", generation_method="llm")
+        save_conversation(session, doc, measure=measure_document, user="w", status="generated", generation_method="llm")
     assert refused.value.status == 422
     assert "$.training_pairs[0].emotional_context.detected_emotions.primary" in refused.value.message
 

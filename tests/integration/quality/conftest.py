@@ -21,9 +21,10 @@ from tests.helpers.export_factories import sample_documents
 from tests.unit.quality.builders import SAMPLE_NAMES, replace_sentence, reply_sentences, sample_pairs
 from training_data_studio.app import create_app
 from training_data_studio.conversations.document import SeedFile, group_conversations
+from training_data_studio.conversations.store import save_conversation
 from training_data_studio.core.config import Settings
 from training_data_studio.core.db import Database, DatabaseTarget
-from training_data_studio.imports.mapping import save_conversation
+from training_data_studio.quality.measure import measure_document
 
 USER = "dana"
 Edit = Callable[[list[dict[str, Any]]], None]
@@ -59,6 +60,7 @@ def store(
     row = save_conversation(
         session,
         doc,
+        measure=measure_document,
         user=USER,
         status=status,
         generation_method="seed_import" if seed else "anthropic",

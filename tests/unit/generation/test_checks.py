@@ -16,7 +16,7 @@ from training_data_studio.generation.checks import (
     render_problems,
     validate_reply,
 )
-from training_data_studio.generation.providers.base import ProviderReply, Usage
+from training_data_studio.llm.base import ProviderReply, Usage
 from training_data_studio.plan.service import PlanRow
 from training_data_studio.testing.fake_llm import build_conversation, faulty_conversation
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.generation.conftest import TEST_MODEL
+from tests.unit.conftest import TEST_MODEL
 from training_data_studio.generation.generate import (
     TRUNCATED_OUTPUT_NOTE,
     InvalidOutput,
@@ -15,8 +15,8 @@ from training_data_studio.generation.generate import (
     generate_conversation,
 )
 from training_data_studio.generation.prompts import BuiltPrompt
-from training_data_studio.generation.providers.anthropic_provider import AnthropicProvider
-from training_data_studio.generation.providers.base import (
+from training_data_studio.llm.anthropic_provider import AnthropicProvider
+from training_data_studio.llm.base import (
     GenerationRequest,
     Overloaded,
     ProviderError,

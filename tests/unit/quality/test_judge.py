@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from tests.unit.quality.judges import bad_judgement, judgement_from_request
-from training_data_studio.generation.providers import Overloaded
-from training_data_studio.generation.providers.anthropic_provider import AnthropicProvider
+from training_data_studio.llm import Overloaded
+from training_data_studio.llm.anthropic_provider import AnthropicProvider
 from training_data_studio.quality.judge import (
     RUBRIC,
     RUBRIC_VERSION,

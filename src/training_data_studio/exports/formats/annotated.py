@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from ...prompt_templates.rendering import CONSULTANT_NAME
+from ...conversations.consultant import CONSULTANT_NAME
 from . import ExportConversation, dumps_document
 
 EXTENSION = "json"

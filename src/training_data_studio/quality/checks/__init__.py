@@ -7,7 +7,7 @@ one issue per place to fix ("Missing emotional indicators on turn 2" -> "Review 
 apply.
 
 :func:`evaluate` is the one computation behind a ``quality_metrics`` row: the importer's counts and
-self-reported scores (``imports/metrics.py``) plus every check. ``save_conversation`` (import and
+self-reported scores (``quality/metrics.py``) plus every check. ``save_conversation`` (import and
 generation) stores it with the conversation; ``quality.service.recompute_metrics`` recomputes it.
 
 Row semantics
@@ -28,7 +28,8 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from ...conversations.document import TrainingPair
-from ...imports.metrics import ConversationMetrics, compute_metrics
+from ...conversations.readiness import is_ready_for_training
+from ..metrics import ConversationMetrics, compute_metrics
 from . import completeness, counts, voice
 from .base import Check, CheckResult, ConversationView, Group, QualityIssue, Severity
 
@@ -49,8 +50,6 @@ ALL_CHECKS: tuple[Check, ...] = (*completeness.CHECKS, *counts.CHECKS, *voice.CH
 CHECK_LABELS: dict[str, str] = {check.key: check.label for check in ALL_CHECKS}
 COMPLETENESS_KEYS: tuple[str, ...] = tuple(check.key for check in completeness.CHECKS)
 
-APPROVED_STATUS = "approved"
-FLAGGED_STATUS = "flagged"
 # A self-reported score below this gets a warning issue (the requirement's "flag all < 4.0").
 SELF_REPORTED_FLOOR = Decimal("4.0")
 # Self-reported score column -> (name in the issue, what to review).
@@ -63,11 +62,6 @@ SCORE_GUIDANCE: dict[str, tuple[str, str]] = {
 }
 _THREE_DECIMALS = Decimal("0.001")
 _METRIC_COLUMNS = tuple(field.name for field in fields(ConversationMetrics))
-
-
-def is_ready_for_training(*, complete: bool, status: str, is_seed: bool) -> bool:
-    """Complete annotation, and approved or a seed example, and not flagged by a reviewer."""
-    return complete and status != FLAGGED_STATUS and (status == APPROVED_STATUS or is_seed)
 
 
 def run_checks(

@@ -15,7 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from ...conversations.document import TrainingPair
-from ...imports.metrics import ConversationMetrics, compute_metrics
+from ..metrics import ConversationMetrics, compute_metrics
 from .text import (
     LESSON_DEFINITION,
     LESSON_OPENER,

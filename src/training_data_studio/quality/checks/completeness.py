@@ -1,6 +1,6 @@
 """Completeness: is every part of the annotation there, turn by turn?
 
-The per-turn rules for the emotional context and the strategy are those of ``imports/metrics.py`` (one
+The per-turn rules for the emotional context and the strategy are those of ``quality/metrics.py`` (one
 definition, whose conversation-level booleans the importer stores): when the conversation falls short, each
 turn is measured with ``compute_metrics([pair])`` (:attr:`TurnView.metrics`) and these checks add where the
 gap is and what is missing. Two rules are stricter than the importer's and exist only here:
@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 
 from ...conversations.document import TrainingPair
-from ...imports.metrics import RATIONALE_MAX, RATIONALE_MIN
+from ..metrics import RATIONALE_MAX, RATIONALE_MIN
 from .base import Check, ConversationView, Finding, Group, TurnView, quoted
 from .text import is_plain, normalise_spaces
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 
-from .providers.base import Usage
+from .base import Usage
 
 # Cents are stored as NUMERIC(12, 4) on conversations and jobs.
 CENTS_QUANTUM = Decimal("0.0001")

@@ -9,10 +9,22 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from tests.unit.generation.conftest import TEST_MODEL
+from tests.unit.conftest import TEST_MODEL
 from training_data_studio.core.config import Settings
 from training_data_studio.generation.generate import generate_conversation
-from training_data_studio.generation.pacing import (
+from training_data_studio.generation.prompts import BuiltPrompt
+from training_data_studio.llm.anthropic_provider import AnthropicProvider
+from training_data_studio.llm.base import (
+    Overloaded,
+    ProviderError,
+    ProviderRefused,
+    ProviderReply,
+    RateLimited,
+    RateLimitInfo,
+    ServerError,
+    Usage,
+)
+from training_data_studio.llm.pacing import (
     BACKOFF_BASE_SECONDS,
     BACKOFF_CAP_SECONDS,
     DEFAULT_MAX_CALLS_IN_FLIGHT,
@@ -25,18 +37,6 @@ from training_data_studio.generation.pacing import (
     observe_rate_limited,
     observe_rate_limits,
     reserve,
-)
-from training_data_studio.generation.prompts import BuiltPrompt
-from training_data_studio.generation.providers.anthropic_provider import AnthropicProvider
-from training_data_studio.generation.providers.base import (
-    Overloaded,
-    ProviderError,
-    ProviderRefused,
-    ProviderReply,
-    RateLimited,
-    RateLimitInfo,
-    ServerError,
-    Usage,
 )
 from training_data_studio.plan.service import PlanRow
 from training_data_studio.testing.fake_anthropic import FakeAnthropic

@@ -1,5 +1,5 @@
-"""Regenerating a conversation that was already generated: who may be regenerated, and keeping the version
-it replaces.
+"""The versions of a conversation: who may be regenerated, and keeping (and reading back) the version a
+regeneration replaces.
 
 A regeneration runs as an ordinary single job whose item is marked ``regenerate``. Its claim moves the
 conversation from its current status to ``in_progress`` and remembers that status on the item; until the new
@@ -17,16 +17,21 @@ from typing import Any, Protocol
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ..conversations.export import export_document, find_conversation
 from ..core.errors import ConflictError, NotFoundError
-from ..imports.mapping import SEED_IMPORT_METHOD, clear_conversation_content
-from ..imports.service import row_snapshot
 from ..models import ConversationReview, ConversationRevision, QualityMetrics, TrainingConversation
+from ..models.enums import ConversationStatus
 from . import schemas
+from .export import export_document, find_conversation
+from .store import SEED_IMPORT_METHOD, clear_conversation_content, row_snapshot
 
 # A version someone could want replaced: generated and maybe reviewed, approved or flagged. Planned and failed
 # conversations are simply generated; in_progress ones are being generated right now.
-REGENERATABLE_STATUSES = ("generated", "reviewed", "approved", "flagged")
+REGENERATABLE_STATUSES = (
+    ConversationStatus.GENERATED,
+    ConversationStatus.REVIEWED,
+    ConversationStatus.APPROVED,
+    ConversationStatus.FLAGGED,
+)
 
 
 class Regeneratable(Protocol):
@@ -52,7 +57,7 @@ def refusal(conversation: Regeneratable) -> str | None:
         return f"#{number} was imported from a seed file, not generated: it is never regenerated."
     if conversation.generation_status not in REGENERATABLE_STATUSES:
         status = conversation.generation_status.replace("_", " ")
-        if conversation.generation_status in ("planned", "failed"):
+        if conversation.generation_status in (ConversationStatus.PLANNED, ConversationStatus.FAILED):
             return f"#{number} is {status}: generate it instead of regenerating it."
         return f"#{number} is {status}: only a generated, reviewed, approved or flagged conversation is regenerated."
     if not conversation.turn_count:
@@ -101,7 +106,7 @@ def keep_previous_version(
         ConversationReview(
             conversation_id=conversation.id,
             from_status=previous_status,
-            to_status="generated",
+            to_status=ConversationStatus.GENERATED,
             notes=f"Regenerated; the previous version is kept as revision {number}.",
             reviewer=user or "system",
             source="regenerate",

@@ -12,9 +12,9 @@ from typing import Any
 import pytest
 from pypdf import PdfReader
 
-from training_data_studio.conversations.export_csv import conversation_csv, neutralise_formula
-from training_data_studio.conversations.report_pdf import REPLACEMENT, GlyphFilter, conversation_report_pdf
 from training_data_studio.conversations.schemas import ConversationDetail, EmotionalContextRead
+from training_data_studio.exports.conversation_csv import conversation_csv, neutralise_formula
+from training_data_studio.exports.conversation_pdf import REPLACEMENT, GlyphFilter, conversation_report_pdf
 
 NOW = datetime(2026, 11, 25, tzinfo=UTC)
 

@@ -1,4 +1,6 @@
-"""The body of one queued generation: prepare and claim, call the model, save everything in one transaction.
+"""The flow of one queued generation, the one place where generation meets the other features (plan,
+prompt templates, conversations, quality): prepare and claim, call the model, save everything in one
+transaction.
 
 Each phase is its own short transaction, so a model call that takes minutes holds no database lock, and a
 worker killed at any point leaves either nothing or a complete conversation:
@@ -14,8 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
@@ -23,10 +24,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..conversations.document import ConversationBlock, SeedFile, group_conversations
-from ..core.config import Settings
-from ..core.db import Database
-from ..imports.mapping import save_conversation
+from ..conversations import revisions
+from ..conversations.consultant import CONSULTANT_NAME
+from ..conversations.document import ConversationBlock
+from ..conversations.store import document_of_block, save_conversation
+from ..llm.pricing import cost_cents
 from ..models import (
     ConversationTemplate,
     GenerationAttempt,
@@ -35,13 +37,13 @@ from ..models import (
     TrainingConversation,
     TrainingTurn,
 )
+from ..models.enums import ConversationStatus, ItemStatus, JobStatus
 from ..plan.service import PlanRow
-from . import regeneration, service
+from ..quality.measure import measure_document
+from . import service
 from .generate import Attempt, GenerationFailed, GenerationOutcome, InvalidOutput, generate_conversation
 from .notify import send_completion_email
-from .pricing import cost_cents
 from .prompts import (
-    DEFAULT_CONSULTANT,
     BuiltPrompt,
     ExampleCandidate,
     PromptError,
@@ -49,29 +51,11 @@ from .prompts import (
     estimate,
     pick_examples,
 )
-from .providers.base import Provider
+from .runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 PROVIDER_LABELS = {"anthropic": "Claude", "openai": "the model"}
-
-
-@dataclass
-class Runtime:
-    """What a worker process shares between tasks."""
-
-    database: Database
-    settings: Settings
-    provider: Provider | None  # None: generation is not configured; items fail with the reason
-    queue: service.JobQueue
-    on_close: list[Callable[[], None]] = field(default_factory=list)
-
-    async def aclose(self) -> None:
-        """Release the HTTP client and the pacing connections."""
-        if self.provider is not None:
-            await self.provider.aclose()
-        for close in self.on_close:
-            close()
 
 
 @dataclass(frozen=True)
@@ -101,12 +85,12 @@ def plan_row_of(conversation: TrainingConversation) -> PlanRow:
     return PlanRow.model_validate(data)
 
 
-def _example_candidates(session: Session, exclude: uuid.UUID) -> list[ExampleCandidate]:
+def example_candidates(session: Session, exclude: uuid.UUID) -> list[ExampleCandidate]:
     """Approved seed conversations, rebuilt in the seed format from their stored turns."""
     seeds = session.scalars(
         select(TrainingConversation).where(
             TrainingConversation.is_seed_example,
-            TrainingConversation.generation_status == "approved",
+            TrainingConversation.generation_status == ConversationStatus.APPROVED,
             TrainingConversation.id != exclude,
         )
     ).all()
@@ -138,7 +122,7 @@ def plan_template_key(conversation: TrainingConversation) -> str | None:
     return conversation.tier_template
 
 
-def _template_for(session: Session, conversation: TrainingConversation) -> ConversationTemplate:
+def template_for(session: Session, conversation: TrainingConversation) -> ConversationTemplate:
     key = plan_template_key(conversation)
     template = session.scalars(
         select(ConversationTemplate).where(ConversationTemplate.template_id == key)
@@ -175,7 +159,7 @@ def _item_event(
     )
 
 
-def _finish_item(session: Session, item: GenerationJobItem, status: str, *, error: str | None = None) -> None:
+def _finish_item(session: Session, item: GenerationJobItem, status: ItemStatus, *, error: str | None = None) -> None:
     item.status = status
     item.error = error
     item.finished_at = datetime.now(UTC)
@@ -201,7 +185,7 @@ def lock_job_and_item(
 
 
 def fail_unconfigured(runtime: Runtime, item_id: uuid.UUID) -> None:
-    from .providers.factory import GenerationUnavailable
+    from ..llm.factory import GenerationUnavailable
 
     message = GenerationUnavailable().message
     with runtime.database.session_scope() as session:
@@ -209,7 +193,7 @@ def fail_unconfigured(runtime: Runtime, item_id: uuid.UUID) -> None:
         if locked is None or locked[1].status in service.TERMINAL_ITEM_STATUSES:
             return
         item = locked[1]
-        _finish_item(session, item, "failed", error=message)
+        _finish_item(session, item, ItemStatus.FAILED, error=message)
         service.record_event(session, item.job_id, step="failed", level="error", message=message, item_id=item.id)
         service.refresh_job_totals(session, item.job_id)
 
@@ -218,9 +202,9 @@ def prompt_parts(
     session: Session, conversation: TrainingConversation
 ) -> tuple[ConversationTemplate, PlanRow, BuiltPrompt, dict[str, Any]]:
     """Template, plan facts, prompt and consultant profile for one conversation (PromptError if impossible)."""
-    template = _template_for(session, conversation)
+    template = template_for(session, conversation)
     plan_row = plan_row_of(conversation)
-    examples = pick_examples(_example_candidates(session, conversation.id), plan_row)
+    examples = pick_examples(example_candidates(session, conversation.id), plan_row)
     prompt = build_prompt(template, plan_row, [e.document for e in examples])
     return template, plan_row, prompt, _consultant_profile(examples)
 
@@ -229,7 +213,7 @@ def prepared_again(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
     """The Prepared of an item already claimed and running (a batch result arriving later)."""
     with runtime.database.session_scope() as session:
         item = session.get(GenerationJobItem, item_id)
-        if item is None or item.status != "running":
+        if item is None or item.status != ItemStatus.RUNNING:
             return None
         conversation = session.get(TrainingConversation, item.conversation_id)
         assert conversation is not None
@@ -256,15 +240,15 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
         if locked is None or locked[1].status in service.TERMINAL_ITEM_STATUSES:
             return None  # already done (a re-run after a crash) or deleted
         job, item = locked
-        if job.status in ("cancelled", "completed", "failed"):
-            if item.status == "running":  # its worker died; the conversation it claimed goes back
+        if job.status in (JobStatus.CANCELLED, JobStatus.COMPLETED, JobStatus.FAILED):
+            if item.status == ItemStatus.RUNNING:  # its worker died; the conversation it claimed goes back
                 service.release_conversation(session, item, failed=False, error=None)
-            _finish_item(session, item, "cancelled")
+            _finish_item(session, item, ItemStatus.CANCELLED)
             return None
-        if job.status == "paused":
-            if item.status == "running":  # its worker died while the job was paused: give the claim back
+        if job.status == JobStatus.PAUSED:
+            if item.status == ItemStatus.RUNNING:  # its worker died while the job was paused: give the claim back
                 service.release_conversation(session, item, failed=False, error=None)
-            item.status = "paused"  # resume queues it again
+            item.status = ItemStatus.PAUSED  # resume queues it again
             item.procrastinate_job_id = None
             return None
         conversation = session.get(TrainingConversation, item.conversation_id)
@@ -273,7 +257,7 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
         try:
             template, plan_row, prompt, profile = prompt_parts(session, conversation)
         except PromptError as exc:
-            _finish_item(session, item, "failed", error=exc.message)
+            _finish_item(session, item, ItemStatus.FAILED, error=exc.message)
             _item_event(
                 session,
                 item,
@@ -291,12 +275,12 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
                     f"Paused before #{number}: it could cost up to ${expected / 100:.2f} and the job has spent "
                     f"${job.total_cost_cents / 100:.2f} of its ${job.budget_cents / 100:.2f} budget."
                 )
-                item.status = "queued"
+                item.status = ItemStatus.QUEUED
                 service.pause_job(session, runtime.queue, job.id, reason=reason)
                 return None
         claim = service.claim_conversation(session, item)
         if claim is None:
-            _finish_item(session, item, "skipped", error="Already generated or being generated elsewhere.")
+            _finish_item(session, item, ItemStatus.SKIPPED, error="Already generated or being generated elsewhere.")
             _item_event(
                 session,
                 item,
@@ -308,12 +292,12 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
             service.refresh_job_totals(session, job.id)
             return None
         now = datetime.now(UTC)
-        item.status = "running"
+        item.status = ItemStatus.RUNNING
         item.started_at = item.started_at if claim.taken_over and item.started_at else now
         item.attempts += 1
         if job.started_at is None:
             job.started_at = now
-        job.status = "in_progress"
+        job.status = JobStatus.IN_PROGRESS
         if claim.taken_over:
             _item_event(
                 session,
@@ -381,25 +365,23 @@ def _consultant_profile(examples: list[ExampleCandidate]) -> dict[str, Any]:
         profile = example.document.get("consultant_profile")
         if isinstance(profile, dict) and profile.get("name"):
             return dict(profile)
-    return {"name": DEFAULT_CONSULTANT}
+    return {"name": CONSULTANT_NAME}
 
 
-def _document_of(block: ConversationBlock, *, model: str, consultant_profile: dict[str, Any]) -> Any:
-    """The generated conversation as a single-conversation seed document (what export returns)."""
-    pairs = [pair.to_json_dict() for pair in block.training_pairs]
-    data = {
+def _envelope_of(block: ConversationBlock, *, model: str, consultant_profile: dict[str, Any]) -> dict[str, Any]:
+    """The file-level keys of a generated conversation, as a single-conversation seed file has them (what its
+    export returns around the pairs)."""
+    return {
         "dataset_metadata": {
             "dataset_name": "Training Data Studio generated conversations",
             "conversation_source": f"Generated by {model}",
             "created_date": datetime.now(UTC).date().isoformat(),
             "total_conversations": 1,
-            "total_turns": len(pairs),
+            "total_turns": len(block.training_pairs),
         },
         "consultant_profile": consultant_profile,
         "conversation_metadata": block.conversation_metadata.to_json_dict(),
-        "training_pairs": pairs,
     }
-    return group_conversations(SeedFile.model_validate(data))[0]
 
 
 def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcome) -> None:
@@ -411,12 +393,12 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
         assert locked is not None
         assert conversation is not None
         job, item = locked
-        if job.status == "cancelled" or conversation.generation_status != "in_progress":
+        if job.status == JobStatus.CANCELLED or conversation.generation_status != ConversationStatus.IN_PROGRESS:
             # Cancelled while the call was in flight: keep what it cost, save nothing of it.
             session.add_all(_attempt_rows(prepared, outcome.attempts, accepted=False))
             service.release_conversation(session, item, failed=False, error=None)
             if item.status not in service.TERMINAL_ITEM_STATUSES:  # never overwrite an outcome already recorded
-                _finish_item(session, item, "cancelled")
+                _finish_item(session, item, ItemStatus.CANCELLED)
             service.refresh_job_totals(session, job.id)
             return
         _item_event(
@@ -433,21 +415,25 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
             step="parsing_structure",
             message="Parsing conversation structure…",
         )
-        doc = _document_of(outcome.conversation, model=outcome.model, consultant_profile=prepared.consultant_profile)
+        block = outcome.conversation
+        doc = document_of_block(
+            block, _envelope_of(block, model=outcome.model, consultant_profile=prepared.consultant_profile)
+        )
         cost = cost_cents(outcome.model, outcome.usage, batch=bool((job.options or {}).get("economy")))
         finished = datetime.now(UTC)
         duration = Decimal(str(round(outcome.duration_seconds, 2)))
         replaced_status = item.previous_status if item.regenerate else None  # set by a regeneration's claim
         if replaced_status is not None:
-            regeneration.keep_previous_version(
+            revisions.keep_previous_version(
                 session, conversation, previous_status=replaced_status, job_id=job.id, user=job.created_by
             )
         saved = save_conversation(
             session,
             doc,
             user=job.created_by,
-            status="generated",
+            status=ConversationStatus.GENERATED,
             generation_method=runtime.provider.name,
+            measure=measure_document,
             plan_row=conversation,
             extra={
                 "generation_model": outcome.model,
@@ -467,19 +453,23 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
                 "is_seed_example": False,
                 "use_for_variations": False,
                 "human_reviewed": False,
-                **(regeneration.review_fields_reset() if replaced_status is not None else {}),
+                **(revisions.review_fields_reset() if replaced_status is not None else {}),
             },
         )
-        for step, message in (
-            ("saving_turns", "Saving turns to database…"),
-            ("emotional_context", "Generating emotional context…"),
-            ("response_strategies", "Creating response strategies…"),
-            ("analyzing_sentences", "Analyzing sentences…"),
-            ("quality_metrics", "Calculating quality metrics…"),
-        ):
-            _item_event(session, item, number, step=step, message=message)
+        # Reported once it is true: the conversation, its annotations and its metrics were written just now.
+        sentences = sum(len(pair.response_breakdown.sentences) for pair in doc.pairs)
+        _item_event(
+            session,
+            item,
+            number,
+            step="saving_turns",
+            message=(
+                f"Saved {len(doc.pairs)} turns with their emotional context and response strategy, "
+                f"{sentences} analysed sentences and the quality metrics."
+            ),
+        )
         session.add_all(_attempt_rows(prepared, outcome.attempts, accepted=True))
-        _finish_item(session, item, "succeeded")
+        _finish_item(session, item, ItemStatus.SUCCEEDED)
         item.duration_seconds = duration
         item.cost_cents = cost.cents
         item.input_tokens = outcome.usage.input_tokens
@@ -498,7 +488,7 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
             data={"quality_score": str(saved.quality_score) if saved.quality_score is not None else None},
         )
         finished_job = service.refresh_job_totals(session, job.id)
-        completed = finished_job.status == "completed"
+        completed = finished_job.status == JobStatus.COMPLETED
         job_id = finished_job.id
     if completed:
         send_completion_email(runtime, job_id)
@@ -527,7 +517,7 @@ def save_failure(runtime: Runtime, prepared: Prepared, error: GenerationFailed) 
         cost = cost_cents(error.model, usage)
         item.cost_cents = cost.cents
         item.input_tokens, item.output_tokens = usage.input_tokens, usage.output_tokens
-        _finish_item(session, item, "failed", error=error.message)
+        _finish_item(session, item, ItemStatus.FAILED, error=error.message)
         service.release_conversation(session, item, failed=True, error=error.message)
         _item_event(
             session,
@@ -538,7 +528,7 @@ def save_failure(runtime: Runtime, prepared: Prepared, error: GenerationFailed) 
             message=f"#{prepared.conversation_number} failed: {error.message}",
         )
         finished_job = service.refresh_job_totals(session, prepared.job_id)
-        completed = finished_job.status == "completed"
+        completed = finished_job.status == JobStatus.COMPLETED
     if completed:
         send_completion_email(runtime, prepared.job_id)
 
@@ -550,13 +540,13 @@ def release_after_abort(runtime: Runtime, prepared: Prepared) -> None:
         job, item = locked
         service.release_conversation(session, item, failed=False, error=None)
         message = f"#{prepared.conversation_number}: the call in flight was aborted; nothing was saved."
-        if job.status == "paused":
+        if job.status == JobStatus.PAUSED:
             # A forced pause (a second Ctrl-C in `tds generate`) stopped the call: resume runs it again.
-            item.status = "paused"
+            item.status = ItemStatus.PAUSED
             item.procrastinate_job_id = None
             message = f"#{prepared.conversation_number}: the call in flight was stopped; it runs again on resume."
         else:
-            _finish_item(session, item, "cancelled")
+            _finish_item(session, item, ItemStatus.CANCELLED)
         _item_event(
             session,
             item,
@@ -586,22 +576,3 @@ async def run_item(runtime: Runtime, item_id: uuid.UUID) -> None:
         await asyncio.shield(asyncio.to_thread(release_after_abort, runtime, prepared))
         raise
     await asyncio.to_thread(save_success, runtime, prepared, outcome)
-
-
-def build_runtime(database: Database, settings: Settings, app: Any) -> Runtime:
-    """A worker's runtime: its database, the configured provider behind the shared pacer, its queue."""
-    from .pacing import PacedProvider, Pacer
-    from .providers.factory import GenerationUnavailable, provider_from_settings
-    from .shared_pacing import PostgresPacingStore
-    from .tasks import ProcrastinateQueue
-
-    try:
-        base = provider_from_settings(settings)
-    except GenerationUnavailable:
-        return Runtime(database=database, settings=settings, provider=None, queue=ProcrastinateQueue(app))
-    # Budgets, 429 blocks and the optional total cap are shared with every other worker through Postgres.
-    store = PostgresPacingStore(database.target.conninfo, base.name, max_in_flight=settings.max_calls_in_flight_total)
-    provider = PacedProvider(base, Pacer.from_settings(settings, store=store))
-    return Runtime(
-        database=database, settings=settings, provider=provider, queue=ProcrastinateQueue(app), on_close=[store.close]
-    )

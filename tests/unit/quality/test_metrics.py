@@ -9,7 +9,7 @@ from pathlib import Path
 from tests.helpers.documents import make_conversation, make_single_file
 from tests.helpers.seed_files import UPSTREAM_GOOD
 from training_data_studio.conversations.document import SeedFile, TrainingPair, group_conversations
-from training_data_studio.imports.metrics import compute_metrics
+from training_data_studio.quality.metrics import compute_metrics
 
 
 def _pairs(pairs: list[dict[str, object]]) -> list[TrainingPair]:

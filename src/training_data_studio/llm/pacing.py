@@ -26,7 +26,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from ..core.config import Settings
-from .providers.base import (
+from .base import (
     GenerationRequest,
     Overloaded,
     Provider,

@@ -1,11 +1,13 @@
-"""A conversation document into the tables: one conversation row, and per turn a training_turns row, its
-emotional_context, its response_strategy and one response_breakdowns row per analysed sentence, plus the
-conversation's computed quality_metrics (counts, self-reported scores and every quality check: quality/checks).
+"""The one writer of a conversation: a conversation document into the tables (one conversation row, and per
+turn a training_turns row, its emotional_context, its response_strategy and one response_breakdowns row per
+analysed sentence, plus the conversation's quality_metrics row), and the row snapshots that undo a write.
 
 :func:`save_conversation` is the one way a conversation document is written, for the importer (status
-``approved``, method ``seed_import``) and the generator (status ``generated``). It knows nothing of files or
-runs: the caller decides whether a row is new, a plan row to fill, or a row whose content it cleared.
-Children are written with one multi-row INSERT per table, never row by row.
+``approved``, method ``seed_import``) and the generator (status ``generated``). It knows nothing of files,
+runs or jobs: the caller decides whether a row is new, a plan row to fill, or a row whose content it cleared.
+What the quality feature measures (counts, self-reported scores, every check) is handed in as a
+:class:`Measure`, so this module depends on no other feature. Children are written with one multi-row INSERT
+per table, never row by row.
 """
 
 from __future__ import annotations
@@ -14,9 +16,10 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -24,7 +27,6 @@ from pydantic_core import to_json
 from sqlalchemy import JSON, Table, delete, func, select, text
 from sqlalchemy.orm import Session, make_transient_to_detached
 
-from ..conversations.document import ConversationDoc, Issue, Severity, TrainingPair
 from ..core.errors import AppError
 from ..models import (
     Base,
@@ -35,9 +37,9 @@ from ..models import (
     TrainingConversation,
     TrainingTurn,
 )
-from ..quality.checks import evaluate
 from .canonical import canonical_pacing, canonical_valence
-from .metrics import ConversationMetrics, compute_metrics, turn_sentence_count, word_count
+from .counting import turn_sentence_count, word_count
+from .document import ConversationBlock, ConversationDoc, Issue, Severity, TrainingPair
 
 SEED_IMPORT_METHOD = "seed_import"
 KNOWN_PERSONAS = ("Marcus", "Jennifer", "David")
@@ -178,13 +180,33 @@ def _decimal(value: float | int | None) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
 
-def content_fields(doc: ConversationDoc, metrics: ConversationMetrics) -> dict[str, Any]:
+@dataclass(frozen=True)
+class Measured:
+    """What the quality feature measured in a document: the counts and self-reported scores the conversation
+    row carries (``turn_count``, ``total_sentences``, ``quality_score``, ...) and the ``quality_metrics`` row
+    (every column but ``id`` and ``conversation_id``)."""
+
+    conversation_columns: Mapping[str, Any]
+    quality_row: Mapping[str, Any]
+
+
+class Measure(Protocol):
+    """Measures a document as it will be stored (``quality.measure.measure_document`` is the one in use)."""
+
+    def __call__(self, doc: ConversationDoc, *, tier: str, status: str, is_seed: bool) -> Measured: ...
+
+
+def is_seed_document(doc: ConversationDoc) -> bool:
+    return any(pair.training_metadata.use_as_seed_example is True for pair in doc.pairs)
+
+
+def content_fields(doc: ConversationDoc) -> dict[str, Any]:
     """Columns that describe the conversation's content (set on new rows and on filled plan rows alike)."""
     first, last = doc.pairs[0], doc.pairs[-1]
     metadata = first.conversation_metadata
     training = [pair.training_metadata for pair in doc.pairs]
     variation_counts = [t.generate_variations_count for t in training if t.generate_variations_count is not None]
-    seed = any(t.use_as_seed_example is True for t in training)
+    seed = is_seed_document(doc)
     return {
         "session_context": metadata.session_context,
         "conversation_phase": metadata.conversation_phase,
@@ -193,14 +215,6 @@ def content_fields(doc: ConversationDoc, metrics: ConversationMetrics) -> dict[s
         "starting_emotion_intensity": _decimal(first.emotional_context.detected_emotions.intensity),
         "ending_emotion": last.emotional_context.detected_emotions.primary,
         "ending_emotion_intensity": _decimal(last.emotional_context.detected_emotions.intensity),
-        "turn_count": metrics.total_turns,
-        "total_sentences": metrics.total_sentences,
-        "total_word_count": metrics.total_word_count,
-        "quality_score": metrics.overall_quality_score,
-        "empathy_score": metrics.empathy_score,
-        "clarity_score": metrics.clarity_score,
-        "appropriateness_score": metrics.appropriateness_score,
-        "brand_voice_score": metrics.brand_voice_alignment,
         "is_seed_example": seed,
         "use_for_variations": seed,
         "human_reviewed": all(t.human_reviewed is True for t in training),
@@ -478,7 +492,7 @@ def rows_by_table(documents: Sequence[ConversationRows]) -> list[tuple[Table, li
 
 def _conversation_values(
     doc: ConversationDoc,
-    metrics: ConversationMetrics,
+    measured: Measured,
     *,
     user: str | None,
     status: str,
@@ -487,7 +501,8 @@ def _conversation_values(
     extra: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
     return {
-        **content_fields(doc, metrics),
+        **content_fields(doc),
+        **measured.conversation_columns,
         "generation_status": status,
         "generation_method": generation_method,
         "import_run_id": import_run_id,
@@ -496,23 +511,14 @@ def _conversation_values(
     }
 
 
-def _quality_row(
-    doc: ConversationDoc,
-    conversation_row_id: uuid.UUID,
-    metrics: ConversationMetrics,
-    *,
-    tier: str,
-    status: str,
-    is_seed: bool,
-) -> dict[str, Any]:
-    """The conversation's quality_metrics row: the counts plus every quality check."""
-    quality = evaluate(doc.pairs, tier=tier, status=status, is_seed=is_seed, metrics=metrics)
-    return {"id": uuid.uuid4(), "conversation_id": conversation_row_id, **quality.as_row()}
+def _quality_row(measured: Measured, conversation_row_id: uuid.UUID) -> dict[str, Any]:
+    return {"id": uuid.uuid4(), "conversation_id": conversation_row_id, **measured.quality_row}
 
 
 def new_conversation_rows(
     doc: ConversationDoc,
     *,
+    measure: Measure,
     user: str | None,
     status: str,
     generation_method: str,
@@ -523,10 +529,12 @@ def new_conversation_rows(
     """All the rows of a conversation that has no row yet, without touching the database (pure, so an
     importer can build them while the database writes the previous file). ``conversation_number`` may be
     left None and set on ``conversation`` before sending. The caller has checked :func:`column_issues`."""
-    metrics = compute_metrics(doc.pairs)
+    identity = new_row_fields(doc)
+    tier = str((extra or {}).get("tier", identity["tier"]))
+    measured = measure(doc, tier=tier, status=status, is_seed=is_seed_document(doc))
     values = _conversation_values(
         doc,
-        metrics,
+        measured,
         user=user,
         status=status,
         generation_method=generation_method,
@@ -538,20 +546,13 @@ def new_conversation_rows(
         "conversation_id": doc.conversation_id,
         "conversation_number": conversation_number,
         "created_by": user,
-        **new_row_fields(doc),
+        **identity,
         **values,
     }
     return ConversationRows(
         conversation=conversation,
         content=content_rows(doc, conversation["id"]),
-        quality=_quality_row(
-            doc,
-            conversation["id"],
-            metrics,
-            tier=conversation["tier"],
-            status=status,
-            is_seed=bool(values["is_seed_example"]),
-        ),
+        quality=_quality_row(measured, conversation["id"]),
     )
 
 
@@ -559,6 +560,7 @@ def save_conversation(
     session: Session,
     doc: ConversationDoc,
     *,
+    measure: Measure,
     user: str | None,
     status: str,
     generation_method: str,
@@ -580,6 +582,7 @@ def save_conversation(
     if plan_row is None:
         rows = new_conversation_rows(
             doc,
+            measure=measure,
             user=user,
             status=status,
             generation_method=generation_method,
@@ -596,10 +599,10 @@ def save_conversation(
         session.add(row)
         return row
 
-    metrics = compute_metrics(doc.pairs)
+    measured = measure(doc, tier=plan_row.tier, status=status, is_seed=is_seed_document(doc))
     values = _conversation_values(
         doc,
-        metrics,
+        measured,
         user=user,
         status=status,
         generation_method=generation_method,
@@ -612,13 +615,69 @@ def save_conversation(
     filled = ConversationRows(
         conversation=None,
         content=content_rows(doc, plan_row.id),
-        quality=_quality_row(
-            doc, plan_row.id, metrics, tier=plan_row.tier, status=status, is_seed=bool(values["is_seed_example"])
-        ),
+        quality=_quality_row(measured, plan_row.id),
     )
     bulk_insert(session, filled.batches())
     return plan_row
 
 
+def document_of_block(block: ConversationBlock, envelope: dict[str, Any]) -> ConversationDoc:
+    """A validated conversation block (the generator's output) with the file-level keys it is stored with,
+    as the writer takes it: no round trip through JSON and no second validation."""
+    pairs = list(block.training_pairs)
+    return ConversationDoc(
+        conversation_id=pairs[0].conversation_id,
+        envelope=envelope,
+        pairs=pairs,
+        pair_paths=[f"$.training_pairs[{index}]" for index in range(len(pairs))],
+    )
+
+
 def saved_counts(doc: ConversationDoc) -> SavedCounts:
     return SavedCounts(turns=len(doc.pairs), sentences=sum(len(p.response_breakdown.sentences) for p in doc.pairs))
+
+
+# --------------------------------------------------------------------------------------------------
+# Row snapshots (JSON-safe): what an import rollback or a kept revision restores from
+# --------------------------------------------------------------------------------------------------
+
+
+def row_snapshot(row: Any) -> dict[str, Any]:
+    """Every column of an ORM row as JSON values (what a rollback or a kept revision restores from)."""
+    table = cast(Table, type(row).__table__)
+    return row_to_json(table, {column.name: getattr(row, column.key) for column in table.columns})
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, uuid.UUID | Decimal):
+        return str(value)
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return value
+
+
+def row_to_json(table: Table, values: Mapping[str, Any]) -> dict[str, Any]:
+    computed = {c.name for c in table.columns if c.computed is not None}
+    return {name: _jsonable(value) for name, value in values.items() if name not in computed}
+
+
+def row_from_json(table: Table, data: Mapping[str, Any]) -> dict[str, Any]:
+    """Column values back from :func:`row_to_json` (uuids, decimals and timestamps re-typed)."""
+    values: dict[str, Any] = {}
+    for name, value in data.items():
+        if name not in table.c:
+            continue  # a column dropped since the snapshot
+        column = table.c[name]
+        if value is None or isinstance(column.type, JSON):
+            values[name] = value
+            continue
+        python_type = column.type.python_type
+        if python_type is uuid.UUID:
+            values[name] = uuid.UUID(value)
+        elif python_type is Decimal:
+            values[name] = Decimal(value)
+        elif python_type is datetime:
+            values[name] = datetime.fromisoformat(value)
+        else:
+            values[name] = value
+    return values

@@ -12,7 +12,7 @@ import io
 from collections.abc import Iterable
 from typing import Any
 
-from .schemas import ConversationDetail, TurnRead
+from ..conversations.schemas import ConversationDetail, TurnRead
 
 LIST_SEPARATOR = "; "
 

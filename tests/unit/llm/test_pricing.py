@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import pytest
 
-from training_data_studio.generation.pricing import cost_cents, price_for
-from training_data_studio.generation.providers.base import Usage
+from training_data_studio.llm.base import Usage
+from training_data_studio.llm.pricing import cost_cents, price_for
 
 MILLION = 1_000_000
 

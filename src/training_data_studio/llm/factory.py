@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...core.config import Settings
-from ...core.errors import AppError
+from ..core.config import Settings
+from ..core.errors import AppError
 from .anthropic_provider import AnthropicProvider
 from .base import Provider
 from .openai_provider import OpenAICompatibleProvider

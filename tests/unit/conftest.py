@@ -1,4 +1,4 @@
-"""Shared fixtures for the generation unit tests: the shipped plan and templates, our sample seeds as
+"""Shared fixtures for the unit tests of generation and llm: the shipped plan and templates, our sample seeds as
 examples, built prompts, and the fake LLM servers over real HTTP on 127.0.0.1."""
 
 from __future__ import annotations

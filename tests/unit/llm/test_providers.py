@@ -10,17 +10,17 @@ from typing import Any
 
 import pytest
 
-from tests.unit.generation.conftest import TEST_MODEL
+from tests.unit.conftest import TEST_MODEL
 from training_data_studio.conversations.document import conversation_json_schema
 from training_data_studio.core.config import Settings
 from training_data_studio.generation.checks import validate_reply
 from training_data_studio.generation.prompts import BuiltPrompt
-from training_data_studio.generation.providers.anthropic_provider import (
+from training_data_studio.llm.anthropic_provider import (
     TOOL_NAME,
     AnthropicProvider,
     anthropic_rate_limits,
 )
-from training_data_studio.generation.providers.base import (
+from training_data_studio.llm.base import (
     GenerationRequest,
     Overloaded,
     ProviderRefused,
@@ -29,8 +29,8 @@ from training_data_studio.generation.providers.base import (
     ServerError,
     parse_retry_after,
 )
-from training_data_studio.generation.providers.factory import GenerationUnavailable, provider_from_settings
-from training_data_studio.generation.providers.openai_provider import (
+from training_data_studio.llm.factory import GenerationUnavailable, provider_from_settings
+from training_data_studio.llm.openai_provider import (
     OpenAICompatibleProvider,
     openai_rate_limits,
     parse_duration,

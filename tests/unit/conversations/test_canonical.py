@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers.seed_files import UPSTREAM_GOOD
-from training_data_studio.imports.canonical import canonical_pacing, canonical_valence
+from training_data_studio.conversations.canonical import canonical_pacing, canonical_valence
 
 SAMPLES = Path(__file__).resolve().parents[3] / "data" / "samples"
 

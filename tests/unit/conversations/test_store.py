@@ -9,14 +9,14 @@ import pytest
 
 from tests.helpers.documents import make_conversation, make_pair, make_single_file
 from training_data_studio.conversations.document import ConversationDoc, SeedFile, group_conversations
-from training_data_studio.imports.mapping import (
+from training_data_studio.conversations.store import (
     column_issues,
     content_fields,
     content_rows,
     new_row_fields,
     persona_fields,
 )
-from training_data_studio.imports.metrics import compute_metrics
+from training_data_studio.quality.measure import measure_document
 
 
 def _doc(pairs: list[dict[str, object]]) -> ConversationDoc:
@@ -62,14 +62,15 @@ def test_conversation_columns_come_from_metadata_and_first_and_last_turns() -> N
     pairs[1]["training_metadata"].update(use_as_seed_example=True, generate_variations_count=12)
     pairs[0]["training_metadata"]["generate_variations_count"] = 15
     doc = _doc(pairs)
-    fields = content_fields(doc, compute_metrics(doc.pairs))
+    fields = content_fields(doc)
     assert (fields["starting_emotion"], fields["starting_emotion_intensity"]) == ("shame", Decimal("0.8"))
     assert (fields["ending_emotion"], fields["ending_emotion_intensity"]) == ("relief", Decimal("0.55"))
     assert fields["is_seed_example"]
     assert fields["use_for_variations"]
     assert fields["variation_count_target"] == 15
     assert fields["human_reviewed"] is False
-    assert fields["turn_count"] == 3
+    measured = measure_document(doc, tier="tier1_template", status="approved", is_seed=True)
+    assert measured.conversation_columns["turn_count"] == 3
     assert fields["session_context"] == "Invented session for unit tests"
     assert fields["source_envelope"] == doc.envelope
 

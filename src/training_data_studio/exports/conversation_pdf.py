@@ -22,7 +22,7 @@ from fpdf.enums import XPos, YPos
 from fpdf.fonts import FontFace, TTFFont
 from fpdf.util import Padding
 
-from .schemas import STATUS_LABELS, TIER_LABELS, ConversationDetail, SentenceRead, TurnRead
+from ..conversations.schemas import STATUS_LABELS, TIER_LABELS, ConversationDetail, SentenceRead, TurnRead
 
 FONT_DIR = Path(__file__).resolve().parent / "fonts"
 FAMILY = "DejaVuSans"

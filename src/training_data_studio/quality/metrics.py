@@ -1,7 +1,8 @@
 """Quality metrics computed from a conversation document alone (no database, no clock).
 
-The importer stores them in ``quality_metrics`` and copies the counts and self-reported scores onto the
-conversation row; the generator reuses the same function for what it saves.
+:func:`measure` is what the conversation writer (``conversations/store.py``) is handed by the importer and the
+generator: it stores these in ``quality_metrics`` with every quality check, and copies the counts and
+self-reported scores onto the conversation row.
 
 Definitions
 -----------
@@ -24,6 +25,7 @@ from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..conversations.counting import turn_sentence_count, word_count
 from ..conversations.document import TrainingPair
 
 # The spec's guidance: a sentence's word-choice rationale should explain 3 to 6 words or phrases.
@@ -31,15 +33,6 @@ RATIONALE_MIN, RATIONALE_MAX = 3, 6
 
 _ONE_DECIMAL = Decimal("0.1")
 _TWO_DECIMALS = Decimal("0.01")
-
-
-def word_count(text: str) -> int:
-    return len(text.split())
-
-
-def turn_sentence_count(pair: TrainingPair) -> int:
-    breakdown = pair.response_breakdown
-    return max(breakdown.total_sentences, len(breakdown.sentences))
 
 
 def _average(values: Sequence[float], quantum: Decimal) -> Decimal | None:
