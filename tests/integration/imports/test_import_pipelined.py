@@ -19,7 +19,8 @@ from training_data_studio.conversations.store import table_of
 from training_data_studio.core.db import Database
 from training_data_studio.imports import service
 from training_data_studio.imports.schemas import ImportOptions, ProgressEvent
-from training_data_studio.imports.service import import_paths, rollback_import
+from training_data_studio.imports.runs import rollback_import
+from training_data_studio.imports.service import import_paths
 from training_data_studio.models import (
     EmotionalContext,
     ImportRunItem,
