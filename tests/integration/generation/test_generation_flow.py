@@ -26,16 +26,14 @@ from training_data_studio.models import (
 from training_data_studio.testing.fake_anthropic import FakeAnthropic
 from training_data_studio.testing.fake_llm import FakeConfig
 
+# US-TRAIN-003's steps as they really happen: the turns, their annotations and the metrics are written in one
+# transaction, so they are reported once, after the fact ("saving_turns"), not as four steps announced later.
 US_TRAIN_003_STEPS = [
     "preparing_prompt",
     "calling_model",
     "processing_response",
     "parsing_structure",
     "saving_turns",
-    "emotional_context",
-    "response_strategies",
-    "analyzing_sentences",
-    "quality_metrics",
     "complete",
 ]
 
