@@ -18,8 +18,8 @@ from tests.helpers.seed_files import good_seed, load_plan, table_counts, write_j
 from training_data_studio.conversations.store import table_of
 from training_data_studio.core.db import Database
 from training_data_studio.imports import service
-from training_data_studio.imports.schemas import ImportOptions, ProgressEvent
 from training_data_studio.imports.runs import rollback_import
+from training_data_studio.imports.schemas import ImportOptions, ProgressEvent
 from training_data_studio.imports.service import import_paths
 from training_data_studio.models import (
     EmotionalContext,

@@ -20,8 +20,8 @@ from tests.helpers.seed_files import (
     upstream_good_files,
 )
 from training_data_studio.conversations.export import export_conversation
-from training_data_studio.imports.schemas import ImportOptions
 from training_data_studio.imports.runs import rollback_import
+from training_data_studio.imports.schemas import ImportOptions
 from training_data_studio.imports.service import import_paths
 from training_data_studio.models import ImportRunItem, TrainingConversation
 
