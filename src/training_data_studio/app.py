@@ -28,6 +28,8 @@ from .quality import api as quality_api
 from .quality import pages as quality_pages
 from .system import api as system_api
 from .system import pages as system_pages
+from .training_files import api as training_files_api
+from .training_files import pages as training_files_pages
 from .web import pages as web_pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
@@ -75,4 +77,6 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     app.include_router(quality_api.router)
     app.include_router(quality_pages.router)
     app.include_router(generation_pages.router)
+    app.include_router(training_files_api.router)
+    app.include_router(training_files_pages.router)
     return app

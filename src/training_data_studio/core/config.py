@@ -48,6 +48,13 @@ class Settings(BaseSettings):
     # How long economy mode waits between checks of a Message Batch (batches take minutes to hours).
     batch_poll_seconds: float = Field(default=60.0, ge=0.5, le=3600, validation_alias="TDS_BATCH_POLL_SECONDS")
 
+    # Where training file versions are stored: unset = the "training-files" folder beside the database's data
+    # directory; "s3://bucket/prefix" = S3-compatible object storage (credentials from the standard AWS
+    # variables or files, never from here), at TDS_STORAGE_ENDPOINT_URL when it is not AWS itself.
+    storage_url: str | None = Field(default=None, validation_alias="TDS_STORAGE_URL")
+    storage_endpoint_url: str | None = Field(default=None, validation_alias="TDS_STORAGE_ENDPOINT_URL")
+    storage_region: str = Field(default="us-east-1", validation_alias="TDS_STORAGE_REGION")
+
     smtp_url: SecretStr | None = Field(default=None, validation_alias="SMTP_URL")
     smtp_from: str = Field(default="training-data-studio@localhost", validation_alias="SMTP_FROM")
 

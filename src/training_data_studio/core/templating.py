@@ -22,6 +22,7 @@ FEATURES_WITH_TEMPLATES = (
     "quality",
     "prompt_templates",
     "exports",
+    "training_files",
 )
 
 

@@ -10,11 +10,13 @@ import re
 import shutil
 import uuid
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.orm import Session
 
 from ..conversations.document import TrainingPair, document_errors
@@ -58,27 +60,35 @@ def _selection_text(options: ExportOptions) -> str:
     return "; ".join(parts)
 
 
+def _conversation_columns() -> Select[*tuple[Any, ...]]:
+    c = TrainingConversation
+    return select(
+        c.id,
+        c.conversation_id,
+        c.conversation_number,
+        c.persona_type,
+        c.persona_name,
+        c.persona_description,
+        c.topic_category,
+        c.tier,
+        c.tier_template,
+        c.starting_emotion,
+        c.ending_emotion,
+        c.generation_status,
+        c.is_seed_example,
+        c.human_reviewed,
+        c.template_version,
+        c.generation_model,
+        c.source_envelope,
+        c.created_at,
+        ConversationTemplate.template_id.label("template_key"),
+    ).outerjoin(ConversationTemplate, ConversationTemplate.id == c.template_id)
+
+
 def load_conversations(*, session: Session, options: ExportOptions) -> list[ExportConversation]:
     """The selected conversations with their turns, ordered by conversation number."""
     c = TrainingConversation
-    stmt = (
-        select(
-            c.id,
-            c.conversation_id,
-            c.conversation_number,
-            c.persona_type,
-            c.tier,
-            c.generation_status,
-            c.is_seed_example,
-            c.template_version,
-            c.generation_model,
-            c.source_envelope,
-            ConversationTemplate.template_id.label("template_key"),
-        )
-        .outerjoin(ConversationTemplate, ConversationTemplate.id == c.template_id)
-        .where(c.generation_status.in_(options.statuses))
-        .order_by(c.conversation_number)
-    )
+    stmt = _conversation_columns().where(c.generation_status.in_(options.statuses)).order_by(c.conversation_number)
     if options.tiers:
         stmt = stmt.where(c.tier.in_(options.tiers))
     if options.personas:
@@ -88,7 +98,19 @@ def load_conversations(*, session: Session, options: ExportOptions) -> list[Expo
         raise AppError(
             "export_empty", f"No conversations match the selection ({_selection_text(options)}).", status=422
         )
+    return _with_turns(session, rows)
 
+
+def load_conversations_by_id(*, session: Session, row_ids: Sequence[uuid.UUID]) -> list[ExportConversation]:
+    """These conversations (row ids) with their turns, in conversation number order; unknown ids are left out."""
+    if not row_ids:
+        return []
+    c = TrainingConversation
+    rows = session.execute(_conversation_columns().where(c.id.in_(row_ids)).order_by(c.conversation_number)).all()
+    return _with_turns(session, rows)
+
+
+def _with_turns(session: Session, rows: Sequence[Row[Any]]) -> list[ExportConversation]:
     turns: dict[uuid.UUID, list[TrainingPair]] = defaultdict(list)
     turn_rows = session.execute(
         select(TrainingTurn.conversation_id, TrainingTurn.turn_number, TrainingTurn.source_json)
@@ -131,6 +153,15 @@ def load_conversations(*, session: Session, options: ExportOptions) -> list[Expo
                 generation_model=row.generation_model,
                 envelope=dict(row.source_envelope or {}),
                 pairs=pairs,
+                row_id=row.id,
+                persona_name=row.persona_name,
+                persona_description=row.persona_description,
+                tier_template=row.tier_template,
+                starting_emotion=row.starting_emotion,
+                ending_emotion=row.ending_emotion,
+                topic_category=row.topic_category,
+                human_reviewed=row.human_reviewed,
+                created_at=row.created_at,
             )
         )
     return conversations

@@ -15,6 +15,7 @@ from .import_run import ImportRun, ImportRunItem
 from .job import GenerationJob
 from .review import ConversationReview, ConversationRevision, QualityJudgement
 from .template import ConversationTemplate, ConversationTemplateVersion
+from .training_file import TrainingFile, TrainingFileMember, TrainingFileVersion
 
 __all__ = [
     "Base",
@@ -35,5 +36,8 @@ __all__ = [
     "ResponseBreakdown",
     "ResponseStrategy",
     "TrainingConversation",
+    "TrainingFile",
+    "TrainingFileMember",
+    "TrainingFileVersion",
     "TrainingTurn",
 ]

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Literal
 
 from ...conversations.document import TrainingPair
@@ -57,6 +59,16 @@ class ExportConversation:
     generation_model: str | None
     envelope: dict[str, Any]
     pairs: list[TrainingPair] = field(default_factory=list)
+    # What the v4 layout also needs (the row's identity and its plan columns); the other formats ignore it.
+    row_id: uuid.UUID | None = None
+    persona_name: str = ""
+    persona_description: str | None = None
+    tier_template: str | None = None
+    starting_emotion: str | None = None
+    ending_emotion: str | None = None
+    topic_category: str = ""
+    human_reviewed: bool = False
+    created_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
