@@ -256,7 +256,7 @@ def remove_conversations(
 
 def _member_counts(session: Session) -> dict[uuid.UUID, int]:
     stmt = select(TrainingFileMember.training_file_id, func.count()).group_by(TrainingFileMember.training_file_id)
-    return {file_id: count for file_id, count in session.execute(stmt).tuples()}
+    return {file_id: count for file_id, count in session.execute(stmt)}
 
 
 def _file_read(file: TrainingFile, count: int) -> TrainingFileRead:
