@@ -75,12 +75,14 @@ def test_pages_list_detail_and_the_matrix_dialog(client: TestClient) -> None:
     assert created.status_code == 303
     detail = client.get(created.headers["location"])
     assert detail.status_code == 200
-    assert "conv_004" in detail.text and "Scaffolding distribution" in detail.text
+    assert "conv_004" in detail.text
+    assert "Scaffolding distribution" in detail.text
     assert "training-file.v4.json" in detail.text
     assert "from-form" in client.get("/training-files").text
 
     dialog = client.get("/training-files/add-dialog", params={"selected": ["conv_001"]})
-    assert dialog.status_code == 200 and 'name="selected" value="conv_001"' in dialog.text
+    assert dialog.status_code == 200
+    assert 'name="selected" value="conv_001"' in dialog.text
     added = client.post(
         "/training-files/add-selected",
         data={"selected": ["conv_001"], "new_name": "picked"},
@@ -89,4 +91,5 @@ def test_pages_list_detail_and_the_matrix_dialog(client: TestClient) -> None:
     assert added.status_code == 200, added.text
     assert "version 1 written" in added.text
     matrix = client.get("/")
-    assert 'id="add-to-training-file"' in matrix.text and "/static/js/training-files.js" in matrix.text
+    assert 'id="add-to-training-file"' in matrix.text
+    assert "/static/js/training-files.js" in matrix.text

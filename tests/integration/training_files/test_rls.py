@@ -42,7 +42,8 @@ def test_signed_in_users_share_files_and_may_change_membership(
         version = service.add_conversations(
             session=s, ident="b-file", change=change, user=USER_A, storage=folder_storage
         )
-    assert version.version_number == 2 and version.created_by == USER_A
+    assert version.version_number == 2
+    assert version.created_by == USER_A
 
 
 def test_nobody_creates_a_file_in_someone_elses_name(database: Database) -> None:

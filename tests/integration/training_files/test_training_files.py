@@ -79,10 +79,12 @@ def test_add_and_remove_make_new_versions_and_old_ones_stay(session: Session, fo
     ident = _create(session, folder_storage, conversation_ids=["m_001"])
     add = MembershipChange(selection=Selection(conversation_ids=["m_002", "j_002", "m_001"]))
     v2 = service.add_conversations(session=session, ident="first", change=add, user=USER, storage=folder_storage)
-    assert v2.version_number == 2 and v2.change["added"] == ["m_002", "j_002"]
+    assert v2.version_number == 2
+    assert v2.change["added"] == ["m_002", "j_002"]
     remove = MembershipChange(selection=Selection(conversation_ids=["m_001"]))
     v3 = service.remove_conversations(session=session, ident=ident, change=remove, user=USER, storage=folder_storage)
-    assert v3.version_number == 3 and v3.change["removed"] == ["m_001"]
+    assert v3.version_number == 3
+    assert v3.change["removed"] == ["m_001"]
 
     def ids(version: int) -> list[str]:
         document = _v4(session, folder_storage, ident, version)
@@ -101,8 +103,10 @@ def test_jsonl_and_chat_renderings_of_a_version(session: Session, folder_storage
     ident = _create(session, folder_storage, conversation_ids=["m_001", "j_001"])
     jsonl = service.download(session=session, ident=ident, version=1, name=V4_JSONL, storage=folder_storage)
     lines = jsonl.data.decode().splitlines()
-    assert json.loads(lines[0])["_meta"]["total_pairs"] == 5 and len(lines) == 6
-    assert jsonl.media_type == "application/jsonl" and jsonl.name == "first_v1.v4.jsonl"
+    assert json.loads(lines[0])["_meta"]["total_pairs"] == 5
+    assert len(lines) == 6
+    assert jsonl.media_type == "application/jsonl"
+    assert jsonl.name == "first_v1.v4.jsonl"
     chat = service.download(session=session, ident=ident, version=1, name=CHAT_JSONL, storage=folder_storage)
     assert len(chat.data.decode().splitlines()) == 2
     sharegpt = service.download(session=session, ident=ident, version=1, name=SHAREGPT, storage=folder_storage)

@@ -46,7 +46,8 @@ def test_metadata_is_computed_from_the_content() -> None:
         "emotional_arcs": {"confusion_to_clarity": 2},
         "training_topics": {"invented_topic_about_budgets": 2},
     }
-    assert metadata["created_date"] == "2026-12-01T10:00:00Z" and metadata["last_updated"] == "2026-12-02T11:00:00Z"
+    assert metadata["created_date"] == "2026-12-01T10:00:00Z"
+    assert metadata["last_updated"] == "2026-12-02T11:00:00Z"
     assert schema_problems(built.document) == []
 
 
@@ -76,7 +77,8 @@ def test_jsonl_is_the_meta_line_then_one_self_contained_pair_a_line() -> None:
     built = build_version([v4_conversation("c_001", turns=2), v4_conversation("c_002", number=2, turns=3)], FILE)
     lines = _files(built)[V4_JSONL].decode().splitlines()
     meta = json.loads(lines[0])["_meta"]
-    assert meta["total_pairs"] == 5 and meta["format_spec"] == "brightrun-lora-v4"
+    assert meta["total_pairs"] == 5
+    assert meta["format_spec"] == "brightrun-lora-v4"
     pairs = [json.loads(line) for line in lines[1:]]
     expected = [p for c in built.document["conversations"] for p in c["training_pairs"]]
     assert pairs == expected
