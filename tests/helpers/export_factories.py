@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import random
 import uuid
 from pathlib import Path
 from typing import Any
@@ -18,13 +19,19 @@ from training_data_studio.models import TrainingConversation, TrainingTurn
 SAMPLES_DIR = Path(__file__).resolve().parents[2] / "data" / "samples"
 
 
+# Replies draw their words from this list, seeded by the conversation id: different conversations share few
+# word runs, so the export's near-duplicate grouping sees them as distinct (as real conversations are).
+VOCABULARY = tuple(f"w{n}" for n in range(400))
+
+
 def make_pairs(conversation_id: str, turns: int = 2, **overrides: Any) -> list[dict[str, Any]]:
     """Turns of one conversation whose texts differ from every other conversation's."""
     pairs = []
     for number in range(1, turns + 1):
         pair = make_pair(conversation_id, number, **overrides)
+        rng = random.Random(f"{conversation_id}:{number}")
         pair["current_user_input"] = f"{conversation_id} asks question {number} about their budget."
-        pair["target_response"] = f"{conversation_id} gets answer {number}: keep a small buffer and review monthly."
+        pair["target_response"] = f"{conversation_id} gets answer {number}: " + " ".join(rng.choices(VOCABULARY, k=24))
         pairs.append(pair)
     return pairs
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from .formats import TOKEN_ESTIMATE_METHOD, ExportConversation
 from .schemas import (
+    CleaningReport,
     ExportFormat,
     ExportManifest,
     FileEntry,
@@ -89,6 +90,7 @@ def build_manifest(
     conversations: list[ExportConversation],
     max_tokens: int,
     largest_example: int,
+    cleaning: CleaningReport | None = None,
 ) -> ExportManifest:
     draft = ExportManifest(
         export_id="",
@@ -100,6 +102,7 @@ def build_manifest(
         templates=template_uses(conversations),
         generation_models=model_uses(conversations),
         tokens=TokenBudget(method=TOKEN_ESTIMATE_METHOD, max_tokens=max_tokens, largest_example=largest_example),
+        cleaning=cleaning,
     )
     return draft.model_copy(update={"export_id": expected_export_id(draft)})
 

@@ -48,6 +48,9 @@ class ExportOptions(BaseModel):
     seed: int = DEFAULT_SEED
     val_fraction: float = Field(default=DEFAULT_VAL_FRACTION, ge=0, lt=1)
     max_tokens: int = Field(default=DEFAULT_MAX_TOKENS, ge=1)
+    allow_seed_copies: bool = Field(
+        default=False, description="Keep generated conversations that copy long word runs from their seed."
+    )
     dataset_name: str = Field(
         default="elena_morales_cfp", pattern=r"^[A-Za-z0-9_]{1,64}$", description="Name in dataset_info.json."
     )
@@ -89,6 +92,27 @@ class FileEntry(BaseModel):
     sha256: str
     bytes: int
     records: int = Field(description="Lines (JSONL) or array items (JSON); 0 for dataset_info.json.")
+    excluded: int = Field(default=0, description="Examples left out as seed copies of a seed in this file.")
+    merged: int = Field(default=0, description="Examples here that belong to a near-duplicate group of 2+.")
+    deduplicated: int = Field(default=0, description="Exact duplicates dropped whose kept copy is in this file.")
+
+
+class ExclusionEntry(BaseModel):
+    conversation_id: str
+    reason: str = Field(description="exact_duplicate or copies_seed.")
+    detail: str
+    examples: int
+
+
+class CleaningReport(BaseModel):
+    """What the export left out and what it kept together (see exports/dedup.py)."""
+
+    conversations_selected: int
+    deduplicated: int
+    excluded: int
+    merged: int
+    near_duplicate_groups: int
+    exclusions: list[ExclusionEntry]
 
 
 class SplitCounts(BaseModel):
@@ -130,6 +154,7 @@ class ExportManifest(BaseModel):
     templates: list[TemplateUse]
     generation_models: list[ModelUse]
     tokens: TokenBudget
+    cleaning: CleaningReport | None = None
 
 
 class CheckResult(BaseModel):

@@ -16,13 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import Row, Select, select
+from sqlalchemy import Row, Select, func, literal, select
+from sqlalchemy.dialects.postgresql import aggregate_order_by
 from sqlalchemy.orm import Session
 
 from ..conversations.document import TrainingPair, document_errors
 from ..core.errors import AppError, NotFoundError
-from ..models import ConversationTemplate, TrainingConversation, TrainingTurn
-from . import split
+from ..models import ConversationTemplate, GenerationJobEvent, TrainingConversation, TrainingTurn
+from . import dedup, split
 from .formats import (
     Example,
     ExportConversation,
@@ -34,7 +35,16 @@ from .formats import (
     sharegpt,
 )
 from .manifest import MANIFEST_NAME, build_manifest, file_entry, read_manifest, split_counts, write_manifest
-from .schemas import CheckResult, ExportFormat, ExportManifest, ExportOptions, SplitCounts
+from .schemas import (
+    CheckResult,
+    CleaningReport,
+    ExclusionEntry,
+    ExportFormat,
+    ExportManifest,
+    ExportMode,
+    ExportOptions,
+    SplitCounts,
+)
 from .validate import DATASET_INFO, validate_export
 
 DEFAULT_EXPORTS_DIR = Path(".data/exports")
@@ -168,29 +178,93 @@ def _with_turns(session: Session, rows: Sequence[Row[Any]]) -> list[ExportConver
 
 
 def split_conversations(
-    conversations: list[ExportConversation], *, seed: int, fraction: float
+    conversations: list[ExportConversation], *, seed: int, fraction: float, groups: dict[str, str] | None = None
 ) -> dict[str, list[ExportConversation]]:
-    chosen = split.validation_ids(
-        ((c.conversation_id, split.stratum(c.persona_type, c.tier)) for c in conversations),
-        seed=seed,
-        fraction=fraction,
-    )
+    """Train and validation; conversations of one near-duplicate group (``groups``) stay on one side."""
+    items = [(c.conversation_id, split.stratum(c.persona_type, c.tier)) for c in conversations]
+    chosen = split.validation_ids_by_group(items, groups or {}, seed=seed, fraction=fraction)
     return {
         "train": [c for c in conversations if c.conversation_id not in chosen],
         "validation": [c for c in conversations if c.conversation_id in chosen],
     }
 
 
+def _example_count(conversation: ExportConversation, options: ExportOptions) -> int:
+    if options.format is ExportFormat.ANNOTATED or options.mode is ExportMode.PER_CONVERSATION:
+        return 1
+    return len(conversation.pairs)
+
+
+def _cleaning_report(
+    cleaned: dedup.Cleaned, selected: list[ExportConversation], options: ExportOptions
+) -> CleaningReport:
+    by_id = {c.conversation_id: c for c in selected}
+    group_sizes: dict[str, int] = defaultdict(int)
+    for group in cleaned.groups.values():
+        group_sizes[group] += 1
+    return CleaningReport(
+        conversations_selected=len(selected),
+        deduplicated=cleaned.count("exact_duplicate"),
+        excluded=cleaned.count("copies_seed"),
+        merged=cleaned.merged,
+        near_duplicate_groups=sum(1 for size in group_sizes.values() if size > 1),
+        exclusions=[
+            ExclusionEntry(
+                conversation_id=e.conversation_id,
+                reason=e.reason,
+                detail=e.detail,
+                examples=_example_count(by_id[e.conversation_id], options),
+            )
+            for e in cleaned.exclusions
+        ],
+    )
+
+
+def _file_counts(
+    cleaned: dedup.Cleaned,
+    members: list[ExportConversation],
+    selected: list[ExportConversation],
+    options: ExportOptions,
+) -> dict[str, int]:
+    """Per data file: exact duplicates dropped whose kept copy is here, seed copies of a seed that is here,
+    and examples here that belong to a near-duplicate group of two or more."""
+    here = {c.conversation_id for c in members}
+    by_id = {c.conversation_id: c for c in selected}
+    sizes: dict[str, int] = defaultdict(int)
+    for group in cleaned.groups.values():
+        sizes[group] += 1
+    counts = {"excluded": 0, "merged": 0, "deduplicated": 0}
+    for exclusion in cleaned.exclusions:
+        if exclusion.related_id in here:
+            key = "deduplicated" if exclusion.reason == "exact_duplicate" else "excluded"
+            counts[key] += _example_count(by_id[exclusion.conversation_id], options)
+    counts["merged"] = sum(_example_count(c, options) for c in members if sizes[cleaned.groups[c.conversation_id]] > 1)
+    return counts
+
+
 def _write(path: Path, text: str) -> None:
     path.write_bytes(text.encode("utf-8"))  # bytes: "\n" stays "\n" on every platform
 
 
-def write_export(conversations: list[ExportConversation], options: ExportOptions, directory: Path) -> ExportManifest:
-    """Write the split files, dataset_info.json (chat formats) and manifest.json into ``directory``."""
+def write_export(
+    conversations: list[ExportConversation],
+    options: ExportOptions,
+    directory: Path,
+    *,
+    seed_texts: dict[str, str] | None = None,
+    sources: dict[str, list[str]] | None = None,
+) -> ExportManifest:
+    """Write the split files, dataset_info.json (chat formats) and manifest.json into ``directory``.
+
+    Exact duplicates and seed copies (``seed_texts``: seed id -> dialogue; ``sources``: which seeds a
+    conversation was generated from) are left out first, and near-duplicates are split together.
+    """
     directory.mkdir(parents=True, exist_ok=True)
     # Records follow the conversation number (then id), whatever order the caller passed them in.
-    conversations = sorted(conversations, key=lambda c: (c.conversation_number, c.conversation_id))
-    parts = split_conversations(conversations, seed=options.seed, fraction=options.val_fraction)
+    selected = sorted(conversations, key=lambda c: (c.conversation_number, c.conversation_id))
+    cleaned = dedup.clean(selected, seed_texts=seed_texts, sources=sources, allow_seed_copies=options.allow_seed_copies)
+    conversations = cleaned.kept
+    parts = split_conversations(conversations, seed=options.seed, fraction=options.val_fraction, groups=cleaned.groups)
     files = {}
     splits: dict[str, SplitCounts] = {}
     largest = 0
@@ -218,7 +292,8 @@ def write_export(conversations: list[ExportConversation], options: ExportOptions
                 largest = max(largest, example_tokens([m.content for m in example.messages]))
             if examples:
                 dataset_info[f"{options.dataset_name}_{name}"] = module.dataset_info_entry(file_name)
-        files[file_name] = file_entry(directory / file_name, records)
+        entry = file_entry(directory / file_name, records)
+        files[file_name] = entry.model_copy(update=_file_counts(cleaned, members, selected, options))
         splits[name] = split_counts(members, records)
     if dataset_info:
         _write(directory / DATASET_INFO, dumps_document(dataset_info))
@@ -231,15 +306,50 @@ def write_export(conversations: list[ExportConversation], options: ExportOptions
         conversations=conversations,
         max_tokens=options.max_tokens,
         largest_example=largest,
+        cleaning=_cleaning_report(cleaned, selected, options),
     )
     write_manifest(directory, manifest)
     return manifest
 
 
+def seed_sources(
+    *, session: Session, conversations: list[ExportConversation]
+) -> tuple[dict[str, str], dict[str, list[str]]]:
+    """The dialogue of every seed conversation (by id), and for each generated conversation of the export
+    the seeds its prompt showed, as the generation events recorded them."""
+    c = TrainingConversation
+    text = func.string_agg(
+        func.concat_ws("\n", TrainingTurn.user_input, TrainingTurn.target_response),
+        aggregate_order_by(literal("\n"), TrainingTurn.turn_number),
+    )
+    seeds = session.execute(
+        select(c.conversation_id, text)
+        .join(TrainingTurn, TrainingTurn.conversation_id == c.id)
+        .where(c.is_seed_example.is_(True))
+        .group_by(c.conversation_id)
+    ).all()
+    numbers = {conversation.conversation_number: conversation.conversation_id for conversation in conversations}
+    events = session.execute(
+        select(GenerationJobEvent.conversation_number, GenerationJobEvent.data)
+        .where(
+            GenerationJobEvent.step == "preparing_prompt",
+            GenerationJobEvent.conversation_number.in_(list(numbers)),
+        )
+        .order_by(GenerationJobEvent.id)
+    ).all()
+    sources: dict[str, list[str]] = {}
+    for number, data in events:
+        examples = (data or {}).get("examples")
+        if isinstance(examples, list):  # the latest prompt wins: it is the one the stored version came from
+            sources[numbers[number]] = [str(e) for e in examples]
+    return {ident: body for ident, body in seeds}, sources
+
+
 def export_training_set(*, session: Session, options: ExportOptions, directory: Path) -> ExportResult:
     """Export the selection into ``directory`` (the CLI's --out), then check what was written."""
     conversations = load_conversations(session=session, options=options)
-    manifest = write_export(conversations, options, directory)
+    seed_texts, sources = seed_sources(session=session, conversations=conversations)
+    manifest = write_export(conversations, options, directory, seed_texts=seed_texts, sources=sources)
     return ExportResult(directory, manifest, validate_export(directory, max_tokens=options.max_tokens))
 
 
@@ -254,7 +364,8 @@ def export_to_store(*, session: Session, options: ExportOptions, root: Path) -> 
     root.mkdir(parents=True, exist_ok=True)
     scratch = root / f".incoming-{uuid.uuid4().hex}"
     try:
-        manifest = write_export(conversations, options, scratch)
+        seed_texts, sources = seed_sources(session=session, conversations=conversations)
+        manifest = write_export(conversations, options, scratch, seed_texts=seed_texts, sources=sources)
         check = validate_export(scratch, max_tokens=options.max_tokens)
         if not check.ok:
             raise AppError(

@@ -10,7 +10,10 @@ The rule, per stratum (the conversations sharing one persona type and one tier):
    fraction is above 0, and capped at ``n - 1`` so every stratum keeps at least one training conversation.
    A stratum of one conversation always goes to train.
 
-Whole conversations are split, never turns, so no conversation's text is on both sides.
+Whole conversations are split, never turns, so no conversation's text is on both sides. When
+near-duplicate groups are given, whole groups are split the same way: a group counts as one item of the
+stratum of its first member (by id), so near-duplicates never straddle train and validation. Without
+groups (every conversation its own group) the split is exactly the per-conversation one.
 """
 
 from __future__ import annotations
@@ -44,3 +47,15 @@ def validation_ids(items: Iterable[tuple[str, str]], *, seed: int, fraction: flo
 
 def stratum(persona_type: str, tier: str) -> str:
     return f"{persona_type}|{tier}"
+
+
+def validation_ids_by_group(
+    items: Iterable[tuple[str, str]], groups: dict[str, str], *, seed: int, fraction: float
+) -> set[str]:
+    """The ids that go to validation when every group (conversation id -> group id) moves as one."""
+    members: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for conversation_id, item_stratum in items:
+        members[groups.get(conversation_id, conversation_id)].append((conversation_id, item_stratum))
+    group_strata = [(group, min(found)[1]) for group, found in members.items()]
+    chosen_groups = validation_ids(group_strata, seed=seed, fraction=fraction)
+    return {conversation_id for group in chosen_groups for conversation_id, _ in members[group]}
