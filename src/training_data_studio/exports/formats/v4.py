@@ -299,7 +299,15 @@ def build_document(
 
 
 def render_json(document: dict[str, Any]) -> str:
-    return dumps_document(document)
+    """The whole file as JSON: the metadata and profile indented, then one conversation a line.
+
+    Python's fast (C) encoder only writes compact JSON; indenting all of a 1,000-conversation file takes
+    the slow one and several seconds. A conversation a line keeps the file readable and diffable.
+    """
+    head = {k: v for k, v in document.items() if k != "conversations"}
+    lines = dumps_document(head).rstrip("\n").rstrip("}").rstrip()
+    blocks = ",\n".join("    " + dumps_line(block) for block in document["conversations"])
+    return f'{lines},\n  "conversations": [\n{blocks}\n  ]\n}}\n'
 
 
 def render_jsonl(document: dict[str, Any]) -> str:
