@@ -9,10 +9,12 @@ from .common import app
 from .db import db_app
 from .imports import import_app
 from .quality import quality_app
+from .training_file import training_file_app
 
 app.add_typer(db_app, name="db")
 app.add_typer(import_app, name="import")
 app.add_typer(quality_app, name="quality")
+app.add_typer(training_file_app, name="training-file")
 app.add_typer(bench_app, name="bench")
 
 __all__ = ["app", "export", "generate", "server"]

@@ -70,6 +70,24 @@ def bench_duplicates(
         raise typer.Exit(1)
 
 
+@bench_app.command("training-file")
+def bench_training_file(
+    conversations: Annotated[int, typer.Option(min=1, max=100_000, help="Conversations in the file.")] = 1_000,
+    write_docs: Annotated[bool, typer.Option("--write-docs", help="Append the result to docs/benchmarks.md.")] = False,
+) -> None:
+    """Time creating a training file (load, build v4, validate, render four ways, store); peak memory."""
+    from ..bench.training_file_bench import append_to_docs, run_training_file_bench
+
+    with clear_errors():
+        result = run_training_file_bench(get_settings(), conversations)
+    console.print(result.describe(), highlight=False)
+    if write_docs:
+        path = append_to_docs(result)
+        console.print(f"appended to {path}")
+    if not result.met_target:
+        raise typer.Exit(1)
+
+
 @bench_app.command("generate")
 def bench_generate(
     write_docs: Annotated[bool, typer.Option("--write-docs", help="Append the results to docs/benchmarks.md.")] = False,

@@ -29,6 +29,9 @@ def export_training_set(
     seed: Annotated[int, typer.Option(help="Seed of the train/validation split.")] = 42,
     val_fraction: Annotated[float, typer.Option(help="Share of each persona x tier stratum for validation.")] = 0.1,
     max_tokens: Annotated[int, typer.Option(help="Token budget per example (estimated as characters / 4).")] = 8192,
+    allow_seed_copies: Annotated[
+        bool, typer.Option("--allow-seed-copies", help="Keep generated conversations that copy long runs of a seed.")
+    ] = False,
 ) -> None:
     """Export a training set (split, manifest), check it, and print a summary; exit 1 if a check fails."""
     from pydantic import ValidationError
@@ -47,6 +50,7 @@ def export_training_set(
             seed=seed,
             val_fraction=val_fraction,
             max_tokens=max_tokens,
+            allow_seed_copies=allow_seed_copies,
         )
     except ValidationError as exc:
         for error in exc.errors():
@@ -68,6 +72,15 @@ def export_training_set(
     console.print(table)
     for name, entry in manifest.files.items():
         console.print(f"{name}: {entry.records} records, {entry.bytes:,} bytes, sha256 {entry.sha256[:16]}…")
+    cleaning = manifest.cleaning
+    if cleaning is not None:
+        console.print(
+            f"left out: {cleaning.deduplicated} exact duplicates, {cleaning.excluded} seed copies; "
+            f"{cleaning.merged} conversations in {cleaning.near_duplicate_groups} near-duplicate groups kept together",
+            highlight=False,
+        )
+        for exclusion in cleaning.exclusions:
+            console.print(f"  {exclusion.conversation_id}: {exclusion.reason} ({exclusion.detail})", highlight=False)
     if not check.ok:
         for problem in check.errors:
             err_console.print(f"[red]check:[/] {problem}", highlight=False, soft_wrap=True)

@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from ...conversations.canonical import canonical_valence
 from ...conversations.document import TrainingPair
-from ...imports.canonical import canonical_valence
 from . import Example, Message, dumps_document, dumps_line
 
 FORMAT_SPEC = "brightrun-lora-v4"
