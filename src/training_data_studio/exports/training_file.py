@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -41,12 +42,20 @@ class StoredFile:
 @dataclass(frozen=True, slots=True)
 class BuiltVersion:
     document: dict[str, Any]
-    files: list[StoredFile]
 
     @property
     def metadata(self) -> dict[str, Any]:
         metadata: dict[str, Any] = self.document["training_file_metadata"]
         return metadata
+
+    def files(self) -> Iterator[StoredFile]:
+        """The four renderings, one at a time, so only one is held in memory while it is stored."""
+        yield StoredFile(V4_JSON, v4_format.render_json(self.document).encode("utf-8"))
+        yield StoredFile(V4_JSONL, v4_format.render_jsonl(self.document).encode("utf-8"))
+        examples = v4_format.chat_examples(self.document)
+        yield StoredFile(CHAT_JSONL, chat_jsonl.render(examples).encode("utf-8"))
+        records = [sharegpt.example_record(example) for example in examples]
+        yield StoredFile(SHAREGPT, v4_format.render_records(records).encode("utf-8"))
 
 
 @lru_cache
@@ -112,8 +121,9 @@ def consultant_profile(conversations: list[ExportConversation]) -> dict[str, Any
 
 
 def build_version(conversations: list[ExportConversation], file: v4_format.V4File) -> BuiltVersion:
-    """The checked v4 document of ``conversations`` and its four files; an invalid document is refused
-    with the JSON path of every problem (up to a limit), so nothing invalid is ever offered."""
+    """The checked v4 document of ``conversations`` (its four files come from ``files()``); an invalid
+    document is refused with the JSON path of every problem (up to a limit), so nothing invalid is ever
+    offered."""
     if not conversations:
         raise AppError(
             "training_file_empty",
@@ -132,11 +142,4 @@ def build_version(conversations: list[ExportConversation], file: v4_format.V4Fil
             status=422,
             fields={problem.path: problem.message for problem in problems},
         )
-    examples = v4_format.chat_examples(document)
-    files = [
-        StoredFile(V4_JSON, v4_format.render_json(document).encode("utf-8")),
-        StoredFile(V4_JSONL, v4_format.render_jsonl(document).encode("utf-8")),
-        StoredFile(CHAT_JSONL, chat_jsonl.render(examples).encode("utf-8")),
-        StoredFile(SHAREGPT, sharegpt.render(examples).encode("utf-8")),
-    ]
-    return BuiltVersion(document, files)
+    return BuiltVersion(document)

@@ -136,7 +136,7 @@ def _write_version(
         ),
     )
     files: dict[str, Any] = {}
-    for stored in built.files:
+    for stored in built.files():
         key = storage_key(file.id, number, stored.name)
         media_type = MEDIA_TYPES[stored.name[stored.name.rindex(".") :]]
         storage.put(key, stored.data, content_type=media_type)

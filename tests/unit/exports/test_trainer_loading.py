@@ -84,7 +84,7 @@ def test_training_file_renderings_load(tmp_path: Path) -> None:
         [v4_conversation(f"c_{n}", number=n, turns=2) for n in range(1, 4)],
         V4File("t", datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC)),
     )
-    for stored in built.files:
+    for stored in built.files():
         (tmp_path / stored.name).write_bytes(stored.data)
     chat = _load_json(tmp_path / CHAT_JSONL, tmp_path / "cache")
     assert chat.column_names == ["messages"]

@@ -23,7 +23,7 @@ USER_JSONL = "c-alpha-build_v3.4_emotional-dataset-full-JSON-format_v4.jsonl"
 
 
 def _files(built: Any) -> dict[str, bytes]:
-    return {f.name: f.data for f in built.files}
+    return {f.name: f.data for f in built.files()}
 
 
 def test_metadata_is_computed_from_the_content() -> None:

@@ -310,6 +310,13 @@ def render_json(document: dict[str, Any]) -> str:
     return f'{lines},\n  "conversations": [\n{blocks}\n  ]\n}}\n'
 
 
+def render_records(records: list[dict[str, Any]]) -> str:
+    """A JSON array with one record a line (fast compact encoding, still one record per line to read)."""
+    if not records:
+        return "[]\n"
+    return "[\n" + ",\n".join("  " + dumps_line(record) for record in records) + "\n]\n"
+
+
 def render_jsonl(document: dict[str, Any]) -> str:
     """The ``_meta`` line, then every pair of every conversation, one a line."""
     metadata = document["training_file_metadata"]
