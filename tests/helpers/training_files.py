@@ -12,6 +12,8 @@ from tests.helpers.documents import make_envelope
 from tests.helpers.export_factories import insert_conversation, make_pairs
 from training_data_studio.conversations.document import TrainingPair
 from training_data_studio.exports.formats import ExportConversation
+from training_data_studio.exports.formats.v4 import V4Conversation
+from training_data_studio.exports.training_file import v4_conversation as to_v4
 
 SYSTEM_PROMPT = (
     "You are a test budgeting coach in an invented practice. Be kind, concrete and brief; name the client's "
@@ -65,29 +67,31 @@ def v4_conversation(
     phases: tuple[str, ...] = (),
     status: str = "approved",
     is_seed: bool = False,
-) -> ExportConversation:
-    """An in-memory conversation as the export loader returns it, with what the v4 writer needs."""
+) -> V4Conversation:
+    """An in-memory conversation as the v4 writer sees it (full pairs, as the export loader reads them)."""
     envelope = make_envelope(total_turns=turns)
     if scaffolding is not None:
         envelope["conversation_metadata"] = {"conversation_id": conversation_id, "scaffolding": scaffolding}
-    return ExportConversation(
-        conversation_id=conversation_id,
-        conversation_number=number,
-        persona_type="Marcus",
-        tier="tier1_template",
-        status=status,
-        is_seed_example=is_seed,
-        template_id=None,
-        template_version=None,
-        generation_model=None,
-        envelope=envelope,
-        pairs=[TrainingPair.model_validate(p) for p in v4_pairs(conversation_id, turns, phases=phases)],
-        row_id=uuid.uuid5(uuid.NAMESPACE_URL, conversation_id),
-        persona_name="Marcus Tester",
-        persona_description="An invented client for tests.",
-        tier_template="confusion_to_clarity",
-        starting_emotion="Confusion",
-        ending_emotion="Clarity",
-        topic_category="Invented topic about budgets",
-        created_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+    return to_v4(
+        ExportConversation(
+            conversation_id=conversation_id,
+            conversation_number=number,
+            persona_type="Marcus",
+            tier="tier1_template",
+            status=status,
+            is_seed_example=is_seed,
+            template_id=None,
+            template_version=None,
+            generation_model=None,
+            envelope=envelope,
+            pairs=[TrainingPair.model_validate(p) for p in v4_pairs(conversation_id, turns, phases=phases)],
+            row_id=uuid.uuid5(uuid.NAMESPACE_URL, conversation_id),
+            persona_name="Marcus Tester",
+            persona_description="An invented client for tests.",
+            tier_template="confusion_to_clarity",
+            starting_emotion="Confusion",
+            ending_emotion="Clarity",
+            topic_category="Invented topic about budgets",
+            created_at=datetime(2026, 12, 1, 9, 30, tzinfo=UTC),
+        )
     )

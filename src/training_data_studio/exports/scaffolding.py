@@ -16,8 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from ..conversations.document import TrainingPair
-from .formats.v4 import Scaffolding, key_of
+from .formats.v4 import Scaffolding, Turn, key_of
 
 TIER1 = "tier1_template"
 
@@ -55,7 +54,7 @@ def _from_mapping(data: dict[str, Any]) -> Scaffolding | None:
     )
 
 
-def from_file(envelope: dict[str, Any], first_pair: TrainingPair | None) -> Scaffolding | None:
+def from_file(envelope: dict[str, Any], first_pair: Turn | None) -> Scaffolding | None:
     """The scaffolding the imported file recorded, or None."""
     block = envelope.get("conversation_metadata")
     if isinstance(block, dict) and isinstance(block.get("scaffolding"), dict):
@@ -99,5 +98,5 @@ def from_plan(facts: PlanFacts) -> Scaffolding:
     )
 
 
-def scaffolding_of(envelope: dict[str, Any], first_pair: TrainingPair | None, facts: PlanFacts) -> Scaffolding:
+def scaffolding_of(envelope: dict[str, Any], first_pair: Turn | None, facts: PlanFacts) -> Scaffolding:
     return from_file(envelope, first_pair) or from_plan(facts)

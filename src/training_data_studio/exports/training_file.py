@@ -84,7 +84,10 @@ def _source_file(conversation: ExportConversation) -> str:
     return f"{conversation.conversation_id}.json"
 
 
-def v4_conversation(conversation: ExportConversation) -> v4_format.V4Conversation:
+def v4_conversation(
+    conversation: ExportConversation, turns: list[v4_format.V4Turn] | None = None
+) -> v4_format.V4Conversation:
+    """The v4 writer's view of a loaded conversation: its turns (``turns`` when read lean, else its pairs)."""
     if conversation.row_id is None or conversation.created_at is None:
         raise ValueError("a v4 conversation needs the row id and creation time the export loader reads")
     facts = PlanFacts(
@@ -96,7 +99,8 @@ def v4_conversation(conversation: ExportConversation) -> v4_format.V4Conversatio
         ending_emotion=conversation.ending_emotion,
         topic_category=conversation.topic_category,
     )
-    first = conversation.pairs[0] if conversation.pairs else None
+    pairs: list[v4_format.Turn] = list(turns) if turns is not None else list(conversation.pairs)
+    profile = conversation.envelope.get("consultant_profile")
     return v4_format.V4Conversation(
         row_id=conversation.row_id,
         conversation_id=conversation.conversation_id,
@@ -105,22 +109,23 @@ def v4_conversation(conversation: ExportConversation) -> v4_format.V4Conversatio
         quality_tier=quality_tier(conversation),
         human_reviewed=conversation.human_reviewed,
         is_seed_example=conversation.is_seed_example,
-        scaffolding=scaffolding_of(conversation.envelope, first, facts),
+        scaffolding=scaffolding_of(conversation.envelope, pairs[0] if pairs else None, facts),
         client_background=conversation.persona_description,
-        pairs=list(conversation.pairs),
+        consultant_profile=profile if isinstance(profile, dict) else None,
+        pairs=pairs,
     )
 
 
-def consultant_profile(conversations: list[ExportConversation]) -> dict[str, Any]:
+def consultant_profile(conversations: list[v4_format.V4Conversation]) -> dict[str, Any]:
     """The first complete profile among the conversations (in their order), else the Studio's own."""
     for conversation in conversations:
-        profile = v4_format.profile_in_v4(conversation.envelope.get("consultant_profile"))
+        profile = v4_format.profile_in_v4(conversation.consultant_profile)
         if profile is not None:
             return profile
     return default_profile()
 
 
-def build_version(conversations: list[ExportConversation], file: v4_format.V4File) -> BuiltVersion:
+def build_version(conversations: list[v4_format.V4Conversation], file: v4_format.V4File) -> BuiltVersion:
     """The checked v4 document of ``conversations`` (its four files come from ``files()``); an invalid
     document is refused with the JSON path of every problem (up to a limit), so nothing invalid is ever
     offered."""
@@ -130,9 +135,7 @@ def build_version(conversations: list[ExportConversation], file: v4_format.V4Fil
             "A training file version needs at least one conversation; add conversations first.",
             status=422,
         )
-    document = v4_format.build_document(
-        [v4_conversation(c) for c in conversations], file=file, consultant_profile=consultant_profile(conversations)
-    )
+    document = v4_format.build_document(conversations, file=file, consultant_profile=consultant_profile(conversations))
     problems = schema_problems(document)
     if problems:
         raise AppError(

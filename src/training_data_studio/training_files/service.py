@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from ..core.errors import AppError, ConflictError, NotFoundError
 from ..exports.formats.v4 import V4File, key_of
-from ..exports.service import load_conversations_by_id
+from ..exports.service import load_v4_conversations
 from ..exports.training_file import FILE_NAMES, MEDIA_TYPES, build_version
 from ..models import TrainingConversation, TrainingFile, TrainingFileMember, TrainingFileVersion
 from .schemas import (
@@ -124,7 +124,7 @@ def _write_version(
     """Build, check, store and record the next version of ``file`` from its current members."""
     number = file.current_version + 1
     members = _member_ids(session, file.id)
-    conversations = load_conversations_by_id(session=session, row_ids=sorted(members))
+    conversations = load_v4_conversations(session=session, row_ids=sorted(members))
     now = datetime.now(UTC)
     built = build_version(
         conversations,

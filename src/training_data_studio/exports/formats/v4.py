@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+from pydantic import BaseModel, ConfigDict
+
 from ...conversations.canonical import canonical_valence
 from ...conversations.document import TrainingPair
 from . import Example, Message, dumps_document, dumps_line
@@ -45,6 +47,67 @@ def key_of(text: str) -> str:
     """A snake_case key from a label: 'Overwhelm' -> 'overwhelm', 'RSUs & options' -> 'rsus_options'."""
     key = _NOT_KEY.sub("_", text.lower()).strip("_")[:KEY_MAX_CHARS].rstrip("_")
     return key or "unknown"
+
+
+class _Lean(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+
+class LeanEmotions(_Lean):
+    primary: str
+    primary_confidence: float
+    secondary: str | None = None
+    secondary_confidence: float | None = None
+    intensity: float
+    valence: str
+
+
+class LeanContext(_Lean):
+    detected_emotions: LeanEmotions
+
+
+class LeanPairMetadata(_Lean):
+    client_persona: str
+    client_background: str | None = None
+    session_context: str
+    conversation_phase: str
+    expected_outcome: str
+    persona_archetype: str | None = None
+    emotional_arc: str | None = None
+    emotional_arc_key: str | None = None
+    training_topic: str | None = None
+    training_topic_key: str | None = None
+
+
+class LeanTrainingMetadata(_Lean):
+    difficulty_level: str
+    key_learning_objective: str
+    demonstrates_skills: list[str]
+    emotional_progression_target: str
+    quality_score: float
+    quality_criteria: dict[str, float]
+    human_reviewed: bool | None = None
+    reviewer_notes: str | None = None
+    use_as_seed_example: bool | None = None
+    generate_variations_count: int | None = None
+
+
+class V4Turn(_Lean):
+    """The parts of a stored training pair the v4 layout writes (same names and nesting as the full pair),
+    so a training file reads a fraction of each turn (``exports/service.py``: ``load_v4_conversations``)."""
+
+    id: str
+    turn_number: int
+    system_prompt: str
+    current_user_input: str
+    target_response: str
+    conversation_metadata: LeanPairMetadata
+    emotional_context: LeanContext
+    training_metadata: LeanTrainingMetadata
+
+
+# What the writer reads from a turn: the lean form, or a full pair (same attribute names).
+Turn = V4Turn | TrainingPair
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +145,8 @@ class V4Conversation:
     is_seed_example: bool
     scaffolding: Scaffolding
     client_background: str | None
-    pairs: list[TrainingPair] = field(default_factory=list)
+    consultant_profile: dict[str, Any] | None = None
+    pairs: list[Turn] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +195,7 @@ def profile_in_v4(profile: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def _emotional_state(pair: TrainingPair) -> dict[str, Any]:
+def _emotional_state(pair: Turn) -> dict[str, Any]:
     emotions = pair.emotional_context.detected_emotions
     state: dict[str, Any] = {"primary": emotions.primary, "intensity": _number(emotions.intensity)}
     if emotions.secondary:
@@ -139,7 +203,7 @@ def _emotional_state(pair: TrainingPair) -> dict[str, Any]:
     return state
 
 
-def _history(earlier: list[TrainingPair]) -> list[dict[str, Any]]:
+def _history(earlier: list[Turn]) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for pair in earlier:
         state = _emotional_state(pair)
@@ -157,7 +221,7 @@ def _history(earlier: list[TrainingPair]) -> list[dict[str, Any]]:
     return entries
 
 
-def _detected_emotions(pair: TrainingPair) -> dict[str, Any]:
+def _detected_emotions(pair: Turn) -> dict[str, Any]:
     emotions = pair.emotional_context.detected_emotions
     found: dict[str, Any] = {
         "primary": emotions.primary,
@@ -173,7 +237,7 @@ def _detected_emotions(pair: TrainingPair) -> dict[str, Any]:
     return found
 
 
-def _training_metadata(pair: TrainingPair, conversation: V4Conversation) -> dict[str, Any]:
+def _training_metadata(pair: Turn, conversation: V4Conversation) -> dict[str, Any]:
     metadata = pair.training_metadata
     return {
         "difficulty_level": metadata.difficulty_level,
@@ -194,7 +258,7 @@ def _training_metadata(pair: TrainingPair, conversation: V4Conversation) -> dict
     }
 
 
-def _pair_metadata(pair: TrainingPair, conversation: V4Conversation) -> dict[str, Any]:
+def _pair_metadata(pair: Turn, conversation: V4Conversation) -> dict[str, Any]:
     metadata = pair.conversation_metadata
     scaffolding = conversation.scaffolding
     return {
