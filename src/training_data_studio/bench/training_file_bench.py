@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import multiprocessing
+import os
 import resource
 import tempfile
 import time
@@ -48,6 +49,7 @@ class TrainingFileBenchResult:
     bytes_written: dict[str, int]
     machine: str
     mode: str
+    load_average: float  # 1-minute load when the run ended: the machine is shared, so it says how busy it was
 
     @property
     def met_target(self) -> bool:
@@ -159,6 +161,7 @@ def run_training_file_bench(settings: Settings, conversations: int = DEFAULT_CON
             bytes_written={f["name"]: f["bytes"] for f in version["files"]},
             machine=machine_line(server_version(target.conninfo)),
             mode=target.mode,
+            load_average=os.getloadavg()[0],
         )
 
 
@@ -167,6 +170,9 @@ def append_to_docs(result: TrainingFileBenchResult) -> Path:
     body = (
         f"Machine: {result.machine}\n\n"
         f"- {result.describe()}\n"
+        f"- Timed: create_training_file in one transaction (select, read the turns, build, validate with "
+        f"jsonschema, render four files, store them in a folder), in a fresh process; 1-minute load average "
+        f"at the end {result.load_average:.1f}.\n"
         f"- Target: under {TARGET_SECONDS:.0f} s and {TARGET_MB:.0f} MB: {verdict}.\n"
     )
     return append_section("Training file (`tds bench training-file`)", body)
