@@ -7,7 +7,8 @@ per operation, from an app built without a database; the calls then go through a
 the module's fixture builds on its database (schemathesis' lazy `from_fixture` loader does not work with
 pytest 9). Every operation is exercised, writes included: on a throwaway
 database they are safe. Generation is configured with a dummy key, so starting a job creates it and queues
-its tasks in Procrastinate, where no worker ever runs them. Exports go to a temporary folder. The two
+its tasks in Procrastinate, where no worker ever runs them. Exports and training files go to temporary
+folders. The two
 server-sent-event streams are left out: they never end.
 """
 
@@ -33,6 +34,7 @@ from training_data_studio.core.db import Database
 from training_data_studio.exports.api import get_exports_root
 from training_data_studio.models import TrainingConversation
 from training_data_studio.plan import service as plan
+from training_data_studio.training_files.storage import FolderStorage
 
 # Bounded so the module stays under a minute; each operation still gets a spread of valid and boundary
 # inputs. Derandomized, so CI sees the same inputs every run; raise the count locally to explore further.
@@ -85,6 +87,7 @@ def fuzz_app(fuzz_database: Database, tmp_path_factory: pytest.TempPathFactory) 
     exports_root: Path = tmp_path_factory.mktemp("fuzz-exports")
     app = create_app(SETTINGS, fuzz_database)
     app.dependency_overrides[get_exports_root] = lambda: exports_root
+    app.state.training_file_storage = FolderStorage(tmp_path_factory.mktemp("fuzz-training-files"))
     RELAY.app = app
     yield app
     RELAY.app = None

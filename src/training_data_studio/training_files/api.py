@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 
 from ..core.deps import SessionDep, UserDep
@@ -29,6 +29,8 @@ def get_storage(request: Request) -> Storage:
 
 
 StorageDep = Annotated[Storage, Depends(get_storage)]
+# Postgres integers: a larger number is no version of anything (404 rather than an overflow).
+VersionNumber = Annotated[int, Path(ge=1, le=2_147_483_647)]
 
 
 @router.post("", response_model=TrainingFileDetail, status_code=201)
@@ -69,7 +71,7 @@ def remove_conversations(
 
 @router.get("/{ident}/versions/{version}/files/{name}")
 def download_file(
-    ident: str, version: int, name: str, session: SessionDep, user: UserDep, storage: StorageDep
+    ident: str, version: VersionNumber, name: str, session: SessionDep, user: UserDep, storage: StorageDep
 ) -> Response:
     """Download one file of one version (v4 JSON or JSONL, chat JSONL, ShareGPT)."""
     found = service.download(session=session, ident=ident, version=version, name=name, storage=storage)

@@ -14,6 +14,13 @@ from ..exports.schemas import GENERATION_STATUSES, TIERS
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$"
 
 
+def _no_nul(value: str) -> str:
+    # Postgres text cannot hold NUL: refused here as bad input rather than failing in the database.
+    if "\x00" in value:
+        raise ValueError("must not contain a NUL character")
+    return value
+
+
 class Selection(BaseModel):
     """Which conversations: explicit ids (the Matrix selection), or filters. Not both."""
 
@@ -30,7 +37,12 @@ class Selection(BaseModel):
     @field_validator("conversation_ids")
     @classmethod
     def _clean_ids(cls, value: list[str]) -> list[str]:
-        return list(dict.fromkeys(v.strip() for v in value if v.strip()))
+        return list(dict.fromkeys(_no_nul(v.strip()) for v in value if v.strip()))
+
+    @field_validator("personas")
+    @classmethod
+    def _clean_personas(cls, value: list[str]) -> list[str]:
+        return sorted({_no_nul(v) for v in value})
 
     @field_validator("statuses")
     @classmethod
@@ -81,6 +93,11 @@ class TrainingFileCreate(BaseModel):
     description: str | None = Field(default=None, max_length=2000)
     target_model: str | None = Field(default=None, max_length=100, description="e.g. llama-3.1-8b (optional).")
     selection: Selection
+
+    @field_validator("description", "target_model")
+    @classmethod
+    def _printable(cls, value: str | None) -> str | None:
+        return None if value is None else _no_nul(value)
 
 
 class MembershipChange(BaseModel):

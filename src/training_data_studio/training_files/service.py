@@ -92,6 +92,8 @@ def select_conversations(*, session: Session, selection: Selection) -> list[uuid
 
 
 def _file_row(session: Session, ident: str, *, lock: bool = False) -> TrainingFile:
+    if "\x00" in ident:  # no name holds one, and Postgres text cannot
+        raise NotFoundError("Training file", repr(ident))
     as_uuid = _as_uuid(ident)
     condition = TrainingFile.id == as_uuid if as_uuid else TrainingFile.name == ident
     stmt = select(TrainingFile).where(condition)
