@@ -33,6 +33,7 @@ PAGES = [
     "/templates/{template}",
     "/status",
     "/exports",
+    "/training-files",
 ]
 JOB_SECONDS = 60
 
