@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from ..core.errors import AppError, ConflictError, NotFoundError
@@ -187,15 +188,16 @@ def create_training_file(
     *, session: Session, data: TrainingFileCreate, user: str, storage: Storage
 ) -> TrainingFileDetail:
     """A new training file holding the selection, with its first version written."""
-    existing = session.execute(select(TrainingFile.id).where(TrainingFile.name == data.name)).first()
-    if existing is not None:
-        raise ConflictError(f"A training file named {data.name!r} exists already; choose another name or add to it.")
     row_ids = select_conversations(session=session, selection=data.selection)
+    # ON CONFLICT rather than a look-up first: two people creating the same name at once get one file and one 409.
     file_id = session.execute(
-        insert(TrainingFile)
+        pg_insert(TrainingFile)
         .values(name=data.name, description=data.description, target_model=data.target_model, created_by=user)
+        .on_conflict_do_nothing(constraint="training_files_name_key")
         .returning(TrainingFile.id)
-    ).scalar_one()
+    ).scalar_one_or_none()
+    if file_id is None:
+        raise ConflictError(f"A training file named {data.name!r} exists already; choose another name or add to it.")
     _add_members(session, file_id, row_ids, 1, user)
     file = _file_row(session, str(file_id), lock=True)
     _write_version(
