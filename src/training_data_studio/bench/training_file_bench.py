@@ -32,7 +32,7 @@ from ..models import TrainingConversation, TrainingTurn
 from ..training_files import service
 from ..training_files.schemas import Selection, TrainingFileCreate
 from ..training_files.storage import FolderStorage
-from .common import append_section, fresh_database, machine_line, server_version
+from .common import DOCS_FILE, append_section, fresh_database, machine_line, server_version
 
 SAMPLES_DIR = Path(__file__).resolve().parents[3] / "data" / "samples"
 DEFAULT_CONVERSATIONS = 1_000
@@ -165,7 +165,7 @@ def run_training_file_bench(settings: Settings, conversations: int = DEFAULT_CON
         )
 
 
-def append_to_docs(result: TrainingFileBenchResult) -> Path:
+def append_to_docs(result: TrainingFileBenchResult, path: Path = DOCS_FILE) -> Path:
     verdict = "met" if result.met_target else "NOT met"
     body = (
         f"Machine: {result.machine}\n\n"
@@ -175,4 +175,4 @@ def append_to_docs(result: TrainingFileBenchResult) -> Path:
         f"at the end {result.load_average:.1f}.\n"
         f"- Target: under {TARGET_SECONDS:.0f} s and {TARGET_MB:.0f} MB: {verdict}.\n"
     )
-    return append_section("Training file (`tds bench training-file`)", body)
+    return append_section("Training file (`tds bench training-file`)", body, path)
