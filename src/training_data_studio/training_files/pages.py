@@ -144,3 +144,21 @@ def training_file_page(request: Request, ident: str, session: SessionDep, user: 
     """One training file: its conversations, quality summary, scaffolding distribution and versions."""
     detail = service.get_training_file(session=session, ident=ident)
     return templates.TemplateResponse(request, "training_file_detail.html", {"file": detail})
+
+
+@router.post("/training-files/{ident}/remove", response_class=HTMLResponse)
+def remove_from_page(
+    request: Request,
+    ident: str,
+    session: SessionDep,
+    user: UserDep,
+    storage: StorageDep,
+    conversation_id: Annotated[str, Form()],
+) -> Response:
+    """Remove one conversation from the file (a new version), then show the file again."""
+    try:
+        change = MembershipChange(selection=Selection(conversation_ids=[conversation_id]))
+    except ValidationError as exc:
+        raise _invalid(exc, "removal") from exc
+    service.remove_conversations(session=session, ident=ident, change=change, user=user.id, storage=storage)
+    return RedirectResponse(f"/training-files/{ident}", status_code=303)

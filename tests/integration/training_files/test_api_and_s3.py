@@ -78,6 +78,13 @@ def test_pages_list_detail_and_the_matrix_dialog(client: TestClient) -> None:
     assert "conv_004" in detail.text
     assert "Scaffolding distribution" in detail.text
     assert "training-file.v4.json" in detail.text
+    removed = client.post(
+        f"{created.headers['location']}/remove", data={"conversation_id": "conv_004"}, follow_redirects=False
+    )
+    assert removed.status_code == 303
+    after = client.get(removed.headers["location"])
+    assert "version 2" in after.text
+    assert "conv_004" not in after.text.split("<h2>Conversations</h2>")[1].split("</section>")[0]
     assert "from-form" in client.get("/training-files").text
 
     dialog = client.get("/training-files/add-dialog", params={"selected": ["conv_001"]})
