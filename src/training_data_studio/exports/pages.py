@@ -52,6 +52,7 @@ DEFAULT_FORM: dict[str, Any] = {
     "seed": DEFAULT_SEED,
     "val_fraction": DEFAULT_VAL_FRACTION,
     "max_tokens": DEFAULT_MAX_TOKENS,
+    "allow_seed_copies": False,
 }
 
 
@@ -76,6 +77,7 @@ def run_export_from_form(
     statuses: Annotated[list[str] | None, Form()] = None,
     tiers: Annotated[list[str] | None, Form()] = None,
     personas: Annotated[list[str] | None, Form()] = None,
+    allow_seed_copies: Annotated[bool, Form()] = False,
 ) -> Response:
     """Run the export and show its manifest summary with download links."""
     form = {
@@ -88,6 +90,7 @@ def run_export_from_form(
         "seed": seed,
         "val_fraction": val_fraction,
         "max_tokens": max_tokens,
+        "allow_seed_copies": allow_seed_copies,
     }
     try:
         options = ExportOptions.model_validate({**form, "weights": weights or None, "statuses": statuses or []})

@@ -62,7 +62,8 @@ class FolderStorage:
         except FileNotFoundError as exc:
             raise AppError(
                 "storage_missing",
-                f"The stored file {key} is missing from {self.root}; it was removed outside the Studio.",
+                f"The stored file {key} is missing from the training file storage; it was removed outside the "
+                "Studio. Make a new version to write it again.",
                 status=500,
             ) from exc
 

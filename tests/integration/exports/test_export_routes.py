@@ -118,6 +118,7 @@ def test_export_page(client: TestClient) -> None:
     assert "All checks passed" in result.text
     assert "train.jsonl" in result.text
     assert "<html" not in result.text
+    assert "Left out: 0 exact duplicate(s), 0 seed copies" in result.text
 
 
 def test_cli_export_writes_checks_and_summarises(
