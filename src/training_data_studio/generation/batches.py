@@ -144,8 +144,18 @@ async def collect(runtime: Runtime, job_id: uuid.UUID, batch_id: str) -> bool:
             failure = ProviderFailed(conversation_id, cause, attempts=[], duration_seconds=0.0, model=provider.model)
             await asyncio.to_thread(save_failure, runtime, prepared, failure)
             continue
-        conversation, problems = check_reply(result, prepared.plan_row)
-        attempts = [Attempt(number=1, reply=result, problems=problems)]
+        report = check_reply(result, prepared.plan_row)
+        conversation, problems = report.conversation, report.failures
+        attempts = [
+            Attempt(
+                number=1,
+                reply=result,
+                problems=problems,
+                warnings=report.warnings,
+                normalisations=report.normalisations,
+                accepted=conversation is not None,
+            )
+        ]
         elapsed = (datetime.now(UTC) - prepared.started).total_seconds()
         if conversation is None:
             invalid = InvalidOutput(

@@ -1,16 +1,20 @@
-"""Checks on a generated conversation beyond its JSON shape; each problem says where and how to fix it.
+"""What makes a generated conversation unusable, what is only worth a look, and what was fixed locally.
 
-:func:`validate_reply` runs, in order:
+:func:`check_reply` first fixes what the Studio can compute (:mod:`.normalise`: sentence counts, pair and
+conversation ids, ``conversation_turn``, ``total_turns``, white space; scores clamped into range), then
+sorts what is left in two kinds (a check that fails good content costs a repair round trip that resends
+the whole prompt, so only what makes the training example wrong fails):
 
-* the reply itself: cut off at ``max_tokens``; no JSON object at all;
-* the document model (:class:`ConversationBlock`): every pydantic error, with its JSON path;
-* the conversation: turn numbering, duplicate ids, ``conversation_turn`` (``validate_conversation_turns``),
-  the plan row's conversation id on every pair, pair ids ``<conversation_id>_turn<n>``, and a turn count
-  within the plan row's target +/- :data:`TURN_COUNT_TOLERANCE`;
-* every turn: ``target_response`` and ``current_user_input`` end with a finished sentence and not in a
-  dangling escape; the reply's length is within :data:`MIN_RESPONSE_WORDS`-:data:`MAX_RESPONSE_WORDS`;
-  ``conversation_history`` holds one user and one assistant entry per earlier turn, alternating; the
-  sentence breakdown reproduces the reply exactly (modulo whitespace) and counts its sentences.
+* **failures** (:class:`Problem`, a repair round trip, then a clean failure): the reply cut off at
+  ``max_tokens``; no JSON object; what the document model rejects (a missing or empty reply or client
+  message, a missing required block), with its JSON path; a turn count outside the plan row's target +/-
+  :data:`TURN_COUNT_TOLERANCE`; turn numbers that cannot be put in order; a text that ends mid-sentence or
+  in a dangling escape; a conversation history whose roles do not alternate; an analysed sentence that is
+  not in the reply at all;
+* **warnings** (kept with the conversation and shown in review, where they lower computed quality): a
+  breakdown that analyses only some sentences (the user's own seeds analyse the key ones), a history given
+  as per-turn summaries, a reply outside :data:`MIN_RESPONSE_WORDS`-:data:`MAX_RESPONSE_WORDS` words, a
+  score clamped into its range (the original is kept on the normalisation).
 
 When the document model rejects the reply, the per-turn checks still run on every pair that validates on
 its own, so one repair round trip can fix everything at once.
@@ -20,7 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,6 +38,8 @@ from ..conversations.document import (
 )
 from ..llm.base import ProviderReply
 from ..plan.service import PlanRow
+from ..quality.checks.text import split_sentences
+from .normalise import Normalisation, normalise_conversation, normalise_turn, single_spaced
 
 # A conversation one turn longer or shorter than planned still tells the planned story; the model is told
 # the exact number, so a bigger miss means it ignored the brief.
@@ -149,6 +155,7 @@ def check_text_ending(text: str, path: str) -> list[Problem]:
 
 
 def check_response_length(pair: TrainingPair, path: str) -> list[Problem]:
+    """A warning: a reply of unusual length is still a reply (quality's word counts flag it in review)."""
     words = len(pair.target_response.split())
     if MIN_RESPONSE_WORDS <= words <= MAX_RESPONSE_WORDS:
         return []
@@ -157,16 +164,51 @@ def check_response_length(pair: TrainingPair, path: str) -> list[Problem]:
         Problem(
             f"response_too_{direction}",
             f"{path}.target_response",
-            f"has {words} words; a reply must have {MIN_RESPONSE_WORDS}-{MAX_RESPONSE_WORDS} words (aim for 150-280)",
+            f"has {words} words; a reply should have {MIN_RESPONSE_WORDS}-{MAX_RESPONSE_WORDS} words (aim for 150-280)",
         )
     ]
 
 
-def check_history(pair: TrainingPair, path: str) -> list[Problem]:
-    """Turn n carries 2(n-1) entries: user then assistant for each earlier turn, in order."""
+def check_history(pair: TrainingPair, path: str) -> tuple[list[Problem], list[Problem]]:
+    """(failures, warnings) of the history of turn n.
+
+    Two forms are accepted, as in the user's seeds: the full form (2(n-1) entries, user then assistant for
+    each earlier turn, in order) and, without roles, per-turn summaries that cover turns 1..n-1 in order
+    (a warning: a fine-tuning export wants the messages themselves). Roles that do not alternate, entries
+    out of order or a history on the first turn fail.
+    """
     history = pair.conversation_history
     earlier = pair.turn_number - 1
     where = f"{path}.conversation_history"
+    if any(entry.role is not None for entry in history):
+        return _check_full_history(pair, where), []
+    if earlier == 0 and history:
+        return [Problem("history_length", where, f"has {len(history)} entries but turn 1 has no earlier messages")], []
+    turns = [entry.turn for entry in history]
+    if earlier and (turns != sorted(turns) or set(turns) != set(range(1, earlier + 1))):
+        return [
+            Problem(
+                "history_turns",
+                where,
+                f"covers turns {sorted(set(turns))} but turn {pair.turn_number} needs every earlier turn "
+                f"1..{earlier}, in order: one user and one assistant entry for each",
+            )
+        ], []
+    if not history:
+        return [], []
+    return [], [
+        Problem(
+            "history_summarised",
+            where,
+            "summarises the earlier turns instead of repeating their messages with roles; the export rebuilds "
+            "the messages from the earlier turns",
+        )
+    ]
+
+
+def _check_full_history(pair: TrainingPair, where: str) -> list[Problem]:
+    history = pair.conversation_history
+    earlier = pair.turn_number - 1
     if len(history) != 2 * earlier:
         return [
             Problem(
@@ -199,52 +241,60 @@ def check_history(pair: TrainingPair, path: str) -> list[Problem]:
     return []
 
 
-def _normalised(text: str) -> str:
-    return " ".join(text.split())
-
-
-def check_breakdown(pair: TrainingPair, path: str) -> list[Problem]:
-    breakdown = pair.response_breakdown
-    where = f"{path}.response_breakdown"
-    problems: list[Problem] = []
-    if breakdown.total_sentences != len(breakdown.sentences):
-        problems.append(
-            Problem(
-                "total_sentences",
-                f"{where}.total_sentences",
-                f"is {breakdown.total_sentences} but {len(breakdown.sentences)} sentences are analysed; analyse "
-                "every sentence of target_response and count them",
+def check_breakdown(pair: TrainingPair, path: str) -> tuple[list[Problem], list[Problem]]:
+    """(failures, warnings): an analysed sentence that is not in the reply fails (the annotation describes
+    text the example does not contain); sentences of the reply left unanalysed are a warning (the user's
+    seeds analyse the key sentences, not every one)."""
+    where = f"{path}.response_breakdown.sentences"
+    reply = single_spaced(pair.target_response)
+    failures: list[Problem] = []
+    covered = [False] * len(reply)
+    cursor = 0
+    for index, sentence in enumerate(pair.response_breakdown.sentences):
+        text = single_spaced(sentence.text)
+        at = reply.find(text, cursor)
+        if at < 0:
+            at = reply.find(text)
+        if at < 0:
+            failures.append(
+                Problem(
+                    "breakdown_not_in_reply",
+                    f"{where}[{index}].text",
+                    f"{_head(text)!r} is not in target_response; copy each analysed sentence exactly from the reply",
+                )
             )
+            continue
+        covered[at : at + len(text)] = [True] * len(text)
+        cursor = at + len(text)
+    missing = [
+        s.number
+        for s in split_sentences(reply)
+        if any(not covered[i] and reply[i].isalnum() for i in range(s.start, s.end))
+    ]
+    if not missing or failures:
+        return failures, []
+    total = len(split_sentences(reply))
+    return [], [
+        Problem(
+            "partial_breakdown",
+            where,
+            f"analyses {total - len(missing)} of the reply's {total} sentences (not {', '.join(map(str, missing))})",
         )
-    joined = _normalised(" ".join(sentence.text for sentence in breakdown.sentences))
-    response = _normalised(pair.target_response)
-    if joined != response:
-        joined_words, response_words = joined.split(), response.split()
-        index = next(
-            (i for i, (a, b) in enumerate(zip(joined_words, response_words, strict=False)) if a != b),
-            min(len(joined_words), len(response_words)),
-        )
-        found = " ".join(joined_words[index : index + 6]) or "(nothing)"
-        expected = " ".join(response_words[index : index + 6]) or "(nothing)"
-        problems.append(
-            Problem(
-                "breakdown_mismatch",
-                f"{where}.sentences",
-                f"the sentence texts joined do not reproduce target_response: at word {index + 1} the response "
-                f"has {expected!r} but the breakdown has {found!r}; give one entry per sentence, each text copied "
-                "exactly",
-            )
-        )
-    return problems
+    ]
 
 
-def check_pair(pair: TrainingPair, path: str) -> list[Problem]:
-    problems = check_text_ending(pair.current_user_input, f"{path}.current_user_input")
-    problems += check_text_ending(pair.target_response, f"{path}.target_response")
-    problems += check_response_length(pair, path)
-    problems += check_history(pair, path)
-    problems += check_breakdown(pair, path)
-    return problems
+def _head(text: str) -> str:
+    return text if len(text) <= QUOTE_CHARS else text[:QUOTE_CHARS] + "…"
+
+
+def check_pair(pair: TrainingPair, path: str) -> tuple[list[Problem], list[Problem]]:
+    """(failures, warnings) of one turn."""
+    failures = check_text_ending(pair.current_user_input, f"{path}.current_user_input")
+    failures += check_text_ending(pair.target_response, f"{path}.target_response")
+    warnings = check_response_length(pair, path)
+    history_failures, history_warnings = check_history(pair, path)
+    breakdown_failures, breakdown_warnings = check_breakdown(pair, path)
+    return failures + history_failures + breakdown_failures, warnings + history_warnings + breakdown_warnings
 
 
 # --------------------------------------------------------------------------------------------------
@@ -266,82 +316,120 @@ def check_turn_count(count: int, plan_row: PlanRow) -> list[Problem]:
     ]
 
 
-def check_ids(block: ConversationBlock, plan_row: PlanRow) -> list[Problem]:
-    wanted = plan_row.conversation_id
-    problems: list[Problem] = []
-    block_id = block.conversation_metadata.conversation_id
-    if block_id is not None and block_id != wanted:
-        problems.append(
-            Problem(
-                "conversation_id",
-                "$.conversation_metadata.conversation_id",
-                f"is {block_id!r} but must be {wanted!r}",
-            )
-        )
-    declared = block.conversation_metadata.total_turns
-    if declared is not None and declared != len(block.training_pairs):
-        problems.append(
-            Problem(
-                "total_turns",
-                "$.conversation_metadata.total_turns",
-                f"is {declared} but there are {len(block.training_pairs)} training pairs; make them equal",
-            )
-        )
-    for index, pair in enumerate(block.training_pairs):
-        path = f"$.training_pairs[{index}]"
-        if pair.conversation_id != wanted:
-            problems.append(
-                Problem(
-                    "conversation_id", f"{path}.conversation_id", f"is {pair.conversation_id!r} but must be {wanted!r}"
-                )
-            )
-        expected_id = f"{wanted}_turn{index + 1}"
-        if pair.id != expected_id:
-            problems.append(Problem("pair_id", f"{path}.id", f"is {pair.id!r} but must be {expected_id!r}"))
+def check_ids(block: ConversationBlock) -> list[Problem]:
+    """Turn order and unique ids (the ids themselves were normalised to the plan row's)."""
     turn_issues = validate_conversation_turns(block.training_pairs)
-    problems += [
-        Problem(issue.code, issue.path, issue.message)
-        for issue in turn_issues
-        if issue.severity is Severity.ERROR and issue.code != "conversation_id_mismatch"  # reported above
+    return [Problem(issue.code, issue.path, issue.message) for issue in turn_issues if issue.severity is Severity.ERROR]
+
+
+def clamp_warnings(changes: Sequence[Normalisation]) -> list[Problem]:
+    return [
+        Problem(
+            "score_clamped",
+            change.path,
+            f"was {change.before}, outside its range; kept as {change.after} (the original is on the attempt)",
+        )
+        for change in changes
+        if change.clamped
     ]
-    return problems
 
 
-def check_reply(reply: ProviderReply, plan_row: PlanRow) -> tuple[ConversationBlock | None, list[Problem]]:
-    """The validated conversation (``None`` when there are problems) and every problem found."""
-    problems = check_stop_reason(reply)
+@dataclass(frozen=True, slots=True)
+class CheckReport:
+    """What the checks made of one reply: the usable conversation (``None`` when anything failed), the
+    failures, the warnings and the values fixed locally."""
+
+    conversation: ConversationBlock | None
+    failures: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    normalisations: list[Normalisation] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> bool:
+        return self.conversation is not None
+
+
+def check_reply(reply: ProviderReply, plan_row: PlanRow) -> CheckReport:
+    """Normalise ``reply`` as the conversation ``plan_row`` asked for, then judge it."""
+    failures = check_stop_reason(reply)
     if reply.data is None:
-        problems.append(
+        failures.append(
             Problem("not_json", "$", f"{reply.parse_error or 'no JSON object'}; reply with one JSON object")
         )
-        return None, problems
+        return CheckReport(None, failures)
+    data, changes = normalise_conversation(reply.data, plan_row.conversation_id)
+    warnings = clamp_warnings(changes)
     try:
-        block = ConversationBlock.model_validate(reply.data)
+        block = ConversationBlock.model_validate(data)
     except ValidationError as exc:
-        problems += [Problem(f"schema:{error.type}", error.path, error.message) for error in document_errors(exc)]
-        problems += _check_valid_pairs(reply.data, plan_row)
-        return None, problems
-    problems += check_turn_count(len(block.training_pairs), plan_row)
-    problems += check_ids(block, plan_row)
+        failures += [Problem(f"schema:{error.type}", error.path, error.message) for error in document_errors(exc)]
+        pair_failures, pair_warnings = _check_valid_pairs(data, plan_row)
+        return CheckReport(None, failures + pair_failures, warnings + pair_warnings, changes)
+    failures += check_turn_count(len(block.training_pairs), plan_row)
+    failures += check_ids(block)
     for index, pair in enumerate(block.training_pairs):
-        problems += check_pair(pair, f"$.training_pairs[{index}]")
-    return (None if problems else block), problems
+        pair_failures, pair_warnings = check_pair(pair, f"$.training_pairs[{index}]")
+        failures += pair_failures
+        warnings += pair_warnings
+    return CheckReport(None if failures else block, failures, warnings, changes)
 
 
-def _check_valid_pairs(data: dict[str, Any], plan_row: PlanRow) -> list[Problem]:
+def _check_valid_pairs(data: dict[str, Any], plan_row: PlanRow) -> tuple[list[Problem], list[Problem]]:
     pairs = data.get("training_pairs")
     if not isinstance(pairs, list):
-        return []
-    problems = check_turn_count(len(pairs), plan_row) if pairs else []
+        return [], []
+    failures = check_turn_count(len(pairs), plan_row) if pairs else []
+    warnings: list[Problem] = []
     for index, raw in enumerate(pairs):
         try:
             pair = TrainingPair.model_validate(raw)
         except ValidationError:
             continue  # already reported with its path by the block's validation
-        problems += check_pair(pair, f"$.training_pairs[{index}]")
-    return problems
+        pair_failures, pair_warnings = check_pair(pair, f"$.training_pairs[{index}]")
+        failures += pair_failures
+        warnings += pair_warnings
+    return failures, warnings
 
 
 def validate_reply(reply: ProviderReply, plan_row: PlanRow) -> list[Problem]:
-    """Every problem with ``reply`` as the conversation ``plan_row`` asked for; empty when it is usable."""
-    return check_reply(reply, plan_row)[1]
+    """Every failure of ``reply`` as the conversation ``plan_row`` asked for; empty when it is usable."""
+    return check_reply(reply, plan_row).failures
+
+
+@dataclass(frozen=True, slots=True)
+class TurnReport:
+    """What the checks made of one turn written on its own (see :func:`check_turn`)."""
+
+    pair: TrainingPair | None
+    failures: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+    normalisations: list[Normalisation] = field(default_factory=list)
+
+
+def check_turn(
+    reply: ProviderReply, conversation_id: str, turn_number: int, history: list[dict[str, Any]]
+) -> TurnReport:
+    """Normalise and judge one turn written by its own call. Its ids and number are the Studio's, and its
+    ``conversation_history`` is rebuilt from the turns already accepted (``history``), so neither can fail."""
+    failures = check_stop_reason(reply)
+    if reply.data is None:
+        failures.append(
+            Problem("not_json", "$", f"{reply.parse_error or 'no JSON object'}; reply with one JSON object")
+        )
+        return TurnReport(None, failures)
+    where = f"$.training_pairs[{turn_number - 1}]"  # paths as in the assembled conversation
+    data, changes = normalise_turn(reply.data, conversation_id, turn_number, path=where)
+    data["conversation_history"] = history
+    warnings = clamp_warnings(changes)
+    try:
+        pair = TrainingPair.model_validate(data)
+    except ValidationError as exc:
+        failures += [
+            Problem(f"schema:{error.type}", where + error.path.removeprefix("$"), error.message)
+            for error in document_errors(exc)
+        ]
+        return TurnReport(None, failures, warnings, changes)
+    pair_failures, pair_warnings = check_pair(pair, where)
+    failures += pair_failures
+    warnings += pair_warnings
+    return TurnReport(None if failures else pair, failures, warnings, changes)

@@ -341,17 +341,21 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
 def _attempt_rows(prepared: Prepared, attempts: list[Attempt], *, accepted: bool) -> list[GenerationAttempt]:
     rows = []
     for attempt in attempts:
-        ok = accepted and attempt is attempts[-1]
+        # A part accepted by the checks counts as accepted only when the whole conversation was saved.
+        ok = accepted and attempt.accepted
         rows.append(
             GenerationAttempt(
                 item_id=prepared.item_id,
                 conversation_id=prepared.conversation_row_id,
                 attempt=attempt.number,
-                kind="generate" if attempt.number == 1 else "repair",
+                kind="repair" if attempt.repair else "generate",
                 outcome="accepted" if ok else "invalid",
                 stop_reason=attempt.reply.stop_reason,
                 raw_reply=attempt.reply.raw_response,
                 problems=[p.as_dict() for p in attempt.problems] or None,
+                part=attempt.part,
+                normalisations=[n.as_dict() for n in attempt.normalisations] or None,
+                warnings=[w.as_dict() for w in attempt.warnings] or None,
                 input_tokens=attempt.reply.usage.input_tokens,
                 output_tokens=attempt.reply.usage.output_tokens,
             )

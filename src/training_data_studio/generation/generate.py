@@ -1,22 +1,28 @@
-"""Generate one conversation: one call, at most ``max_repairs`` repair round trips, then a loud failure.
+"""Generate one conversation turn by turn: one call per turn, at most ``max_repairs`` repair round trips per
+turn, then a loud failure.
 
-This is the one place a generation reply is judged (house style habit 9): the output model is
-:class:`ConversationBlock`, the post-checks are :func:`.checks.check_reply`. Every attempt's reply is kept,
-failed ones included, so a reviewer can see what the model wrote and what it cost.
+One call per turn keeps every call inside a low-tier account's output-token limit (charged from max_tokens
+when the call starts), and a repair asks for the failing turn only, never the whole conversation again.
+Each turn's call sees the static prefix (read from the prompt cache) and the conversation so far; its
+history, ids and turn number are the Studio's (:func:`.checks.check_turn`), so only what the model wrote
+can fail. This is the one place a generation reply is judged (house style habit 9). Every attempt's reply
+is kept, failed ones included, so a reviewer can see what the model wrote and what it cost.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
-from ..conversations.document import ConversationBlock
+from ..conversations.document import ConversationBlock, ConversationBlockMetadata, TrainingPair
 from ..core.errors import AppError
 from ..llm.base import Provider, ProviderError, ProviderReply, Repair, Usage
 from ..llm.pricing import Cost, cost_cents
 from ..plan.service import PlanRow
-from .checks import Problem, check_reply, render_problems
+from .checks import Problem, check_turn, render_problems
+from .normalise import Normalisation
 from .prompts import BuiltPrompt
 
 # One repair round trip fixes most slips (a miscounted sentence, a cut-off turn); when a second reply is
@@ -29,11 +35,18 @@ TRUNCATED_OUTPUT_NOTE = "(The previous output was cut off at the output limit be
 
 @dataclass(frozen=True, slots=True)
 class Attempt:
-    """One call: ``number`` 1 is the first call, 2.. are repair round trips."""
+    """One call, numbered 1.. over the whole conversation. ``repair`` is True for a repair round trip;
+    ``part`` is what it wrote ("turn 2 of 4", or "conversation" for a whole-conversation call); ``problems``
+    are its failures, ``warnings`` what did not fail it, ``normalisations`` what was fixed locally."""
 
     number: int
     reply: ProviderReply
     problems: list[Problem]
+    warnings: list[Problem] = field(default_factory=list)
+    normalisations: list[Normalisation] = field(default_factory=list)
+    part: str = "conversation"
+    repair: bool = False
+    accepted: bool = False
 
 
 def _usage(attempts: list[Attempt]) -> Usage:
@@ -53,7 +66,12 @@ class GenerationOutcome:
 
     @property
     def repaired(self) -> bool:
-        return len(self.attempts) > 1
+        return any(attempt.repair for attempt in self.attempts)
+
+    @property
+    def warnings(self) -> list[Problem]:
+        """The warnings of the accepted replies: what review should look at."""
+        return [warning for attempt in self.attempts if attempt.accepted for warning in attempt.warnings]
 
     @property
     def raw_replies(self) -> list[str]:
@@ -133,6 +151,15 @@ class ProviderFailed(GenerationFailed):
         return self.cause.retryable
 
 
+def history_of(pairs: list[TrainingPair]) -> list[dict[str, Any]]:
+    """The conversation history of the turn after ``pairs``: each earlier message, user then assistant."""
+    history: list[dict[str, Any]] = []
+    for pair in pairs:
+        history.append({"turn": pair.turn_number, "role": "user", "content": pair.current_user_input})
+        history.append({"turn": pair.turn_number, "role": "assistant", "content": pair.target_response})
+    return history
+
+
 async def generate_conversation(
     provider: Provider,
     prompt: BuiltPrompt,
@@ -141,43 +168,58 @@ async def generate_conversation(
     max_repairs: int = DEFAULT_MAX_REPAIRS,
     clock: Callable[[], float] = time.monotonic,
 ) -> GenerationOutcome:
-    """Generate the conversation ``plan_row`` plans, from ``prompt``.
+    """Generate the conversation ``plan_row`` plans, from ``prompt``, one call per turn.
 
-    Raises :class:`InvalidOutput` when the reply still has problems after ``max_repairs`` repair round
-    trips, and :class:`ProviderFailed` when a call raises a :class:`ProviderError`; both keep every
-    attempt's reply.
+    Raises :class:`InvalidOutput` when a turn still has problems after ``max_repairs`` repair round trips
+    (the turns before it are not kept: a conversation is saved whole or not at all), and
+    :class:`ProviderFailed` when a call raises a :class:`ProviderError`; both keep every attempt's reply.
     """
     started = clock()
-    request = prompt.request()
     attempts: list[Attempt] = []
-    problems: list[Problem] = []
-    for number in range(1, max_repairs + 2):
-        try:
-            reply = await provider.generate(request)
-        except ProviderError as exc:
-            raise ProviderFailed(
-                prompt.conversation_id,
-                exc,
-                attempts=attempts,
-                duration_seconds=clock() - started,
-                model=provider.model,
-            ) from exc
-        conversation, problems = check_reply(reply, plan_row)
-        attempts.append(Attempt(number=number, reply=reply, problems=problems))
-        if conversation is not None:
-            return GenerationOutcome(
-                conversation=conversation,
-                attempts=attempts,
-                usage=_usage(attempts),
-                duration_seconds=clock() - started,
-                model=reply.model or provider.model,
+    pairs: list[TrainingPair] = []
+    model = provider.model
+
+    def failed(error: type[InvalidOutput] | type[ProviderFailed], cause: Any) -> GenerationFailed:
+        return error(prompt.conversation_id, cause, attempts=attempts, duration_seconds=clock() - started, model=model)
+
+    for turn in range(1, prompt.turn_count_target + 1):
+        request = prompt.turn_request(turn, pairs)
+        problems: list[Problem] = []
+        for round_trip in range(max_repairs + 1):
+            try:
+                reply = await provider.generate(request)
+            except ProviderError as exc:
+                raise failed(ProviderFailed, exc) from exc
+            model = reply.model or model
+            report = check_turn(reply, prompt.conversation_id, turn, history_of(pairs))
+            problems = report.failures
+            attempts.append(
+                Attempt(
+                    number=len(attempts) + 1,
+                    reply=reply,
+                    problems=problems,
+                    warnings=report.warnings,
+                    normalisations=report.normalisations,
+                    part=request.part,
+                    repair=round_trip > 0,
+                    accepted=report.pair is not None,
+                )
             )
-        previous = TRUNCATED_OUTPUT_NOTE if reply.truncated else reply.output_text
-        request = request.with_repair(Repair(previous_output=previous, problems=render_problems(problems)))
-    raise InvalidOutput(
-        prompt.conversation_id,
-        problems,
+            if report.pair is not None:
+                pairs.append(report.pair)
+                break
+            previous = TRUNCATED_OUTPUT_NOTE if reply.truncated else reply.output_text
+            request = request.with_repair(Repair(previous_output=previous, problems=render_problems(problems)))
+        else:
+            raise failed(InvalidOutput, problems)
+    conversation = ConversationBlock(
+        conversation_metadata=ConversationBlockMetadata(conversation_id=prompt.conversation_id, total_turns=len(pairs)),
+        training_pairs=pairs,
+    )
+    return GenerationOutcome(
+        conversation=conversation,
         attempts=attempts,
+        usage=_usage(attempts),
         duration_seconds=clock() - started,
-        model=attempts[-1].reply.model or provider.model,
+        model=model,
     )

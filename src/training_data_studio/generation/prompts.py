@@ -21,7 +21,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 from ..conversations.consultant import CONSULTANT_NAME
-from ..conversations.document import MAX_TURNS, conversation_json_schema
+from ..conversations.document import MAX_TURNS, TrainingPair, conversation_json_schema
 from ..core.errors import AppError
 from ..llm.base import GenerationRequest, Usage, estimate_tokens
 from ..llm.pricing import cost_cents, price_for
@@ -61,6 +61,19 @@ DEFAULT_SECONDS_PER_CONVERSATION = 90.0
 
 REQUIRED_ID_LINE = "Required conversation_id: {conversation_id}"
 REQUIRED_TURNS_LINE = "Required number of turns: {turns}"
+REQUIRED_TURN_LINE = "Required turn: {turn} of {turns}"
+
+# Turn by turn: a conversation is written one call per turn, so that every call fits the output-token limit
+# of a low-tier account (order of 8k output tokens per minute, charged from max_tokens when the call starts;
+# one call for a whole 4-turn conversation asked for 36k). An annotated turn without its history measures
+# 1.8-5.0k tokens (4 characters each) over the 46 turns of our samples and the user's seeds; 4,500 is the
+# estimate the pacer and the budget use, and max_tokens is half as much again so a wordy turn is not cut off.
+TURN_OUTPUT_TOKENS = 4_500
+TURN_MAX_OUTPUT_TOKENS = 7_000
+TURN_INSTRUCTION = (
+    "Write turn {turn} of {turns} of the conversation described above now: one training pair, as JSON that "
+    "follows the schema, with an empty conversation_history."
+)
 
 
 class PromptError(AppError):
@@ -99,7 +112,8 @@ class BuiltPrompt:
         return max_output_tokens_for(self.turn_count_target)
 
     def request(self) -> GenerationRequest:
-        """The provider request for this prompt, with the conversation schema as structured output."""
+        """The request for the whole conversation in one call (the Message Batches path: no per-minute
+        output limit applies there), with the conversation schema as structured output."""
         return GenerationRequest(
             conversation_id=self.conversation_id,
             static_prefix=self.static_prefix,
@@ -108,6 +122,76 @@ class BuiltPrompt:
             max_output_tokens=self.max_output_tokens,
             expected_output_tokens=self.turn_count_target * OUTPUT_TOKENS_PER_TURN,
         )
+
+    def turn_request(self, turn: int, earlier: Sequence[TrainingPair]) -> GenerationRequest:
+        """The request for turn ``turn`` alone, given the turns already written (``earlier``, in order).
+
+        The static prefix is the same as for the whole conversation (so it is read from the prompt cache);
+        the part after it adds the conversation so far and which turn to write.
+        """
+        return GenerationRequest(
+            conversation_id=self.conversation_id,
+            static_prefix=self.static_prefix,
+            conversation_part="\n\n".join(
+                [
+                    self.conversation_part,
+                    conversation_so_far(earlier),
+                    turn_brief(turn, self.turn_count_target, self.conversation_id),
+                ]
+            ),
+            schema=pair_json_schema(),
+            max_output_tokens=TURN_MAX_OUTPUT_TOKENS,
+            expected_output_tokens=TURN_OUTPUT_TOKENS,
+            instruction=TURN_INSTRUCTION.format(turn=turn, turns=self.turn_count_target),
+            tool_name=TURN_TOOL_NAME,
+            part=f"turn {turn} of {self.turn_count_target}",
+        )
+
+
+TURN_TOOL_NAME = "record_turn"
+
+
+def pair_json_schema() -> dict[str, Any]:
+    """JSON schema of one training pair (the items of the conversation schema's training_pairs)."""
+    schema = copy.deepcopy(conversation_json_schema()["properties"]["training_pairs"]["items"])
+    schema["title"] = "TrainingPair"
+    schema["description"] = "One turn: the client's message, the consultant's reply and their annotation."
+    return dict(schema)
+
+
+def conversation_so_far(earlier: Sequence[TrainingPair]) -> str:
+    """The earlier turns as the next call sees them: their messages, and the first turn's shared fields."""
+    if not earlier:
+        return "THE CONVERSATION SO FAR\n(nothing yet: this is the first turn)"
+    first = earlier[0]
+    shared = {
+        "conversation_metadata": first.conversation_metadata.to_json_dict(),
+        "system_prompt": first.system_prompt,
+    }
+    lines = [
+        "THE CONVERSATION SO FAR",
+        "Keep these fields of turn 1 on every turn: " + json.dumps(shared, ensure_ascii=False),
+    ]
+    for pair in earlier:
+        lines.append(f"Turn {pair.turn_number}, client: {pair.current_user_input}")
+        lines.append(f"Turn {pair.turn_number}, consultant: {pair.target_response}")
+    return "\n".join(lines)
+
+
+def turn_brief(turn: int, turns: int, conversation_id: str) -> str:
+    """Which turn to write, and where it sits in the conversation's arc."""
+    if turn == 1:
+        place = "the opening turn"
+    elif turn == turns:
+        place = "the final turn: the conversation ends with this reply"
+    else:
+        place = "a middle turn"
+    return "\n".join(
+        [
+            REQUIRED_TURN_LINE.format(turn=turn, turns=turns),
+            f"Pair id: {conversation_id}_turn{turn}; this is {place}.",
+        ]
+    )
 
 
 def max_output_tokens_for(turns: int) -> int:
@@ -255,13 +339,14 @@ shift gradually rather than all at once. All figures are illustrative."""
 def output_rules(consultant_name: str) -> str:
     return f"""OUTPUT FORMAT
 
-Return ONE conversation as one JSON object that follows the schema you were given: conversation_metadata and \
-training_pairs. Use JSON numbers for numbers and true/false for flags. No markdown, no comments, nothing \
-outside the JSON.
+Reply with JSON that follows the schema you were given: either ONE turn (one training pair) or one whole \
+conversation (conversation_metadata and training_pairs), as the request below says. Use JSON numbers for \
+numbers and true/false for flags. No markdown, no comments, nothing outside the JSON.
 
-conversation_metadata: conversation_id (the required id given below) and total_turns (the number of pairs).
+A whole conversation has conversation_metadata: conversation_id (the required id given below) and total_turns \
+(the number of pairs), and training_pairs: one object per turn, in order.
 
-training_pairs: one object per turn, in order. A turn is one client message and {consultant_name}'s reply to it.
+A turn (training pair) is one client message and {consultant_name}'s reply to it, with these fields:
 - id: "<conversation_id>_turn<n>"; conversation_id: the required id; turn_number: n (1, 2, 3, ...).
 - conversation_metadata: client_persona (name, age, one-line description), client_background (the facts and \
 figures of the situation), session_context, conversation_phase (a snake_case label), expected_outcome.
@@ -270,7 +355,8 @@ speaks, in the second person. The same text on every turn.
 - conversation_history: every earlier message of this conversation, in order, exactly as written: for each \
 earlier turn k an entry {{"turn": k, "role": "user", "content": <that client message>, "emotional_state": \
 {{"primary", "secondary", "intensity"}}}} followed by {{"turn": k, "role": "assistant", "content": <that \
-reply>, "strategy_applied": <short label>}}. Empty for turn 1; roles alternate user, assistant.
+reply>, "strategy_applied": <short label>}}. Empty for turn 1; roles alternate user, assistant. When you \
+write one turn on its own, send an empty list: the Studio fills it in from the earlier turns.
 - current_user_input: the client's message for this turn, in complete sentences.
 - emotional_context: detected_emotions (primary, primary_confidence, secondary, secondary_confidence, \
 intensity, valence; confidences and intensity are numbers from 0 to 1); emotional_progression from turn 2 \

@@ -50,6 +50,12 @@ REPAIR_INSTRUCTION = (
     "That output cannot be used yet. Fix every problem listed below and call the {tool} tool again with the "
     "COMPLETE corrected conversation (all turns, not only the changed parts).\n\nProblems:\n{problems}"
 )
+TURN_TOOL_DESCRIPTION = "Record one annotated turn (one training pair) of the conversation. Call it exactly once."
+# A repair of one turn asks for that turn again, not the conversation: only what failed is resent.
+TURN_REPAIR_INSTRUCTION = (
+    "That turn cannot be used yet. Fix every problem listed below and call the {tool} tool again with the "
+    "complete corrected turn (this one training pair only).\n\nProblems:\n{problems}"
+)
 # An assistant turn may not be empty; this stands in for a reply that had no text at all.
 EMPTY_OUTPUT_PLACEHOLDER = "(no output)"
 
@@ -75,22 +81,24 @@ def build_message_params(request: GenerationRequest, *, model: str) -> dict[str,
         {"type": "text", "text": request.static_prefix, "cache_control": {"type": "ephemeral"}},
         {"type": "text", "text": request.conversation_part},
     ]
-    messages: list[dict[str, Any]] = [{"role": "user", "content": START_INSTRUCTION.format(tool=TOOL_NAME)}]
+    tool = request.tool_name or TOOL_NAME
+    if request.instruction is not None:
+        start = f"{request.instruction} Call the {tool} tool once with it."
+        repair = TURN_REPAIR_INSTRUCTION
+        description = TURN_TOOL_DESCRIPTION
+    else:
+        start, repair, description = START_INSTRUCTION.format(tool=tool), REPAIR_INSTRUCTION, TOOL_DESCRIPTION
+    messages: list[dict[str, Any]] = [{"role": "user", "content": start}]
     if request.repair is not None:
         messages.append({"role": "assistant", "content": request.repair.previous_output or EMPTY_OUTPUT_PLACEHOLDER})
-        messages.append(
-            {
-                "role": "user",
-                "content": REPAIR_INSTRUCTION.format(tool=TOOL_NAME, problems=request.repair.problems),
-            }
-        )
+        messages.append({"role": "user", "content": repair.format(tool=tool, problems=request.repair.problems)})
     return {
         "model": model,
         "max_tokens": request.max_output_tokens,
         "system": system,
         "messages": messages,
-        "tools": [{"name": TOOL_NAME, "description": TOOL_DESCRIPTION, "input_schema": request.schema}],
-        "tool_choice": {"type": "tool", "name": TOOL_NAME, "disable_parallel_tool_use": True},
+        "tools": [{"name": tool, "description": description, "input_schema": request.schema}],
+        "tool_choice": {"type": "tool", "name": tool, "disable_parallel_tool_use": True},
     }
 
 
@@ -106,7 +114,7 @@ def reply_from_message(message: Message, *, raw_response: str, rate_limits: Rate
     parse_error: str | None = None
     texts: list[str] = []
     for block in message.content:
-        if block.type == "tool_use" and block.name == TOOL_NAME:
+        if block.type == "tool_use":  # tool_choice forces the one tool of the request
             if isinstance(block.input, dict):
                 data = block.input
             else:
@@ -119,7 +127,7 @@ def reply_from_message(message: Message, *, raw_response: str, rate_limits: Rate
     else:
         output_text = "".join(texts)
         if parse_error is None:
-            parse_error = f"the reply did not call the {TOOL_NAME} tool"
+            parse_error = "the reply did not call the tool it was given"
     return ProviderReply(
         data=data,
         output_text=output_text,

@@ -42,7 +42,10 @@ class GenerationRequest:
     ``static_prefix`` is identical for every conversation that shares a template and examples, so
     providers that support prompt caching mark it cacheable; ``conversation_part`` is what changes per
     conversation. ``schema`` is the JSON schema the reply must follow. ``max_output_tokens`` is the hard
-    limit sent to the API; ``expected_output_tokens`` is the estimate the pacer reserves from the budget.
+    limit sent to the API; ``expected_output_tokens`` is the estimate of what the reply will use.
+    ``instruction`` is the user message that starts the call and ``tool_name`` the structured-output tool
+    (providers use their whole-conversation defaults when they are None); ``part`` names what this call
+    writes ("turn 2 of 4") for progress and error messages.
     """
 
     conversation_id: str
@@ -52,6 +55,9 @@ class GenerationRequest:
     max_output_tokens: int
     expected_output_tokens: int = 0
     repair: Repair | None = None
+    instruction: str | None = None
+    tool_name: str | None = None
+    part: str = "conversation"
 
     @property
     def estimated_input_tokens(self) -> int:

@@ -44,6 +44,11 @@ REPAIR_INSTRUCTION = (
     "That output cannot be used yet. Fix every problem listed below and reply with the COMPLETE corrected "
     "conversation as one JSON object (all turns, not only the changed parts).\n\nProblems:\n{problems}"
 )
+# A repair of one turn asks for that turn again, not the conversation: only what failed is resent.
+TURN_REPAIR_INSTRUCTION = (
+    "That turn cannot be used yet. Fix every problem listed below and reply with the complete corrected turn "
+    "(this one training pair only) as one JSON object.\n\nProblems:\n{problems}"
+)
 EMPTY_OUTPUT_PLACEHOLDER = "(no output)"
 
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h)")
@@ -106,11 +111,12 @@ def parse_json_object(text: str) -> tuple[dict[str, Any] | None, str | None]:
 def build_chat_messages(request: GenerationRequest) -> list[dict[str, Any]]:
     messages: list[dict[str, Any]] = [
         {"role": "system", "content": f"{request.static_prefix}\n\n{request.conversation_part}"},
-        {"role": "user", "content": START_INSTRUCTION},
+        {"role": "user", "content": START_INSTRUCTION if request.instruction is None else request.instruction},
     ]
     if request.repair is not None:
+        repair = REPAIR_INSTRUCTION if request.instruction is None else TURN_REPAIR_INSTRUCTION
         messages.append({"role": "assistant", "content": request.repair.previous_output or EMPTY_OUTPUT_PLACEHOLDER})
-        messages.append({"role": "user", "content": REPAIR_INSTRUCTION.format(problems=request.repair.problems)})
+        messages.append({"role": "user", "content": repair.format(problems=request.repair.problems)})
     return messages
 
 

@@ -54,6 +54,11 @@ class GenerationAttempt(Base):
     http_status: Mapped[int | None]
     raw_reply: Mapped[str | None]
     problems: Mapped[list[Any] | None]
+    # Which part of the conversation the call wrote ("turn 2 of 4"), what was fixed locally and the warnings
+    # (migration 20261202170000_generation_attempt_parts.sql).
+    part: Mapped[str | None] = mapped_column(String(30))
+    normalisations: Mapped[list[Any] | None]
+    warnings: Mapped[list[Any] | None]
     input_tokens: Mapped[int | None]
     output_tokens: Mapped[int | None]
     duration_seconds: Mapped[Decimal | None] = mapped_column(Numeric(10, 2))

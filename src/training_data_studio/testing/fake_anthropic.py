@@ -34,9 +34,11 @@ from training_data_studio.testing.fake_llm import (
     Response,
     estimate_tokens,
     faulty_conversation,
+    faulty_pair,
     iter_texts,
     json_response,
     requested_conversation,
+    requested_turn,
 )
 
 MODEL = "claude-sonnet-4-6"
@@ -122,8 +124,13 @@ class FakeAnthropic(FakeLLMServer):
         """A Messages API reply to ``params`` for a content outcome."""
         data = self.responder(params) if self.responder is not None else None
         if data is None:
-            conversation_id, turns = requested_conversation(list(iter_texts(params)))
-            data = faulty_conversation(outcome, conversation_id, turns, variant=self.variant())
+            texts = list(iter_texts(params))
+            conversation_id, turns = requested_conversation(texts)
+            turn = requested_turn(texts)
+            if turn is None:
+                data = faulty_conversation(outcome, conversation_id, turns, variant=self.variant())
+            else:
+                data = faulty_pair(outcome, conversation_id, turn, variant=self.variant())
         tools = params.get("tools") or [{"name": "record_conversation"}]
         cache_write, cache_read, uncached = self._cache_usage(params)
         output_tokens = estimate_tokens(json.dumps(data))

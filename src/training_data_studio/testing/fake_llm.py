@@ -31,7 +31,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, ClassVar, Self
 
-from training_data_studio.generation.prompts import REQUIRED_ID_LINE, REQUIRED_TURNS_LINE
+from training_data_studio.generation.prompts import REQUIRED_ID_LINE, REQUIRED_TURN_LINE, REQUIRED_TURNS_LINE
 
 SAMPLES_DIR = Path(__file__).resolve().parents[3] / "data" / "samples"
 OUTCOMES = ("ok", "invalid", "truncated", "dangling_escape", "rate_limited", "overloaded", "server_error")
@@ -42,6 +42,7 @@ SHUTDOWN_POLL_SECONDS = 0.02
 
 _ID_RE = re.compile(re.escape(REQUIRED_ID_LINE.split("{")[0]) + r"([A-Za-z0-9_.-]+)")
 _TURNS_RE = re.compile(re.escape(REQUIRED_TURNS_LINE.split("{")[0]) + r"(\d+)")
+_TURN_RE = re.compile(re.escape(REQUIRED_TURN_LINE.split("{")[0]) + r"(\d+)")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -105,6 +106,22 @@ def faulty_conversation(outcome: str, conversation_id: str, turns: int, *, varia
             last["response_breakdown"]["sentences"][-1]["text"].rstrip(".?!") + " \\u00"
         )
     return data
+
+
+def faulty_pair(outcome: str, conversation_id: str, turn: int, *, variant: int = 0) -> dict[str, Any]:
+    """Turn ``turn`` written on its own (one training pair, empty history) for a content outcome."""
+    pair = faulty_conversation(outcome, conversation_id, turn, variant=variant)["training_pairs"][-1]
+    if outcome == "invalid":  # faulty_conversation breaks the first pair; break this one the same way
+        pair.pop("target_response", None)
+        pair["training_metadata"]["quality_score"] = 9
+    pair["conversation_history"] = []
+    return dict(pair)
+
+
+def requested_turn(texts: list[str]) -> int | None:
+    """The turn a turn-by-turn prompt asks for, or None for a whole-conversation prompt."""
+    found = _TURN_RE.search("\n".join(texts))
+    return int(found.group(1)) if found else None
 
 
 def requested_conversation(texts: list[str]) -> tuple[str, int]:

@@ -20,9 +20,11 @@ from training_data_studio.testing.fake_llm import (
     Response,
     estimate_tokens,
     faulty_conversation,
+    faulty_pair,
     iter_texts,
     json_response,
     requested_conversation,
+    requested_turn,
 )
 
 MODEL = "llama-fake:8b"
@@ -80,8 +82,13 @@ class FakeOpenAI(FakeLLMServer):
             self.leave_call()
 
     def _completion(self, params: dict[str, Any], outcome: str) -> dict[str, Any]:
-        conversation_id, turns = requested_conversation(list(iter_texts(params.get("messages", []))))
-        data = faulty_conversation(outcome, conversation_id, turns, variant=self.variant())
+        texts = list(iter_texts(params.get("messages", [])))
+        conversation_id, turns = requested_conversation(texts)
+        turn = requested_turn(texts)
+        if turn is None:
+            data = faulty_conversation(outcome, conversation_id, turns, variant=self.variant())
+        else:
+            data = faulty_pair(outcome, conversation_id, turn, variant=self.variant())
         text = json.dumps(data, ensure_ascii=False)
         if self.wrap_in_prose:
             text = (

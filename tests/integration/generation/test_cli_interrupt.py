@@ -31,10 +31,13 @@ from training_data_studio.models import (
     TrainingConversation,
     TrainingTurn,
 )
+from training_data_studio.plan.service import read_plan
 from training_data_studio.testing.fake_anthropic import FakeAnthropic
 from training_data_studio.testing.fake_llm import FakeConfig, iter_texts, requested_conversation
 
 NUMBERS = [11, 12, 13, 14, 15, 16]
+# Turns of each conversation in the shipped plan: one call each.
+TURNS = {row.conversation_number: row.turn_count_target for row in read_plan() if row.conversation_number in NUMBERS}
 IDS_OPTION = ",".join(str(n) for n in NUMBERS)
 EXIT_PAUSED = 130  # the Unix convention for a program ended by SIGINT (128 + 2)
 # Generous: a loaded 2-CPU machine starts Python, SQLAlchemy and the SDK slowly.
@@ -171,7 +174,15 @@ def _conversation_statuses(database: Database) -> dict[int, str]:
 
 
 def _generated_count(database: Database) -> int:
-    return sum(status == "generated" for status in _conversation_statuses(database).values())
+    return len(_generated_numbers(database))
+
+
+def _generated_numbers(database: Database) -> list[int]:
+    return [number for number, status in _conversation_statuses(database).items() if status == "generated"]
+
+
+def _conversation_id(number: int) -> str:
+    return next(row.conversation_id for row in read_plan() if row.conversation_number == number)
 
 
 def _jobs(database: Database) -> list[tuple[uuid.UUID, str]]:
@@ -185,8 +196,8 @@ def _item_statuses(database: Database) -> list[str]:
 
 
 def _assert_nothing_half_written(database: Database) -> None:
-    """Every conversation is either generated with exactly its turns and one accepted attempt, or planned with
-    no turns at all; none is left claimed (in_progress) and no item is left running."""
+    """Every conversation is either generated with exactly its turns and one accepted attempt per turn, or
+    planned with no turns at all; none is left claimed (in_progress) and no item is left running."""
     with database.session_scope() as s:
         rows = s.execute(
             select(
@@ -208,7 +219,7 @@ def _assert_nothing_half_written(database: Database) -> None:
         assert status in ("generated", "planned"), f"#{number} is {status}"
         if status == "generated":
             assert turns == turn_count > 0, f"#{number}: {turns} turns saved, {turn_count} expected"
-            assert accepted == 1, f"#{number}: {accepted} accepted attempts"
+            assert accepted == turn_count, f"#{number}: {accepted} accepted attempts for {turn_count} turns"
         else:
             assert (turns, accepted) == (0, 0), f"#{number} is planned but has {turns} turns, {accepted} accepted"
     assert "running" not in _item_statuses(database)
@@ -241,9 +252,11 @@ def test_ctrl_c_pauses_cleanly_and_running_it_again_resumes(
     assert "Traceback" not in run.output
     assert "paused" in run.output
     assert "run the same command to resume" in run.output
-    # The calls in flight (at most two of 1.5 s) finish, are saved, and nothing else starts.
-    assert stopped_after < 10, run.output
-    assert fake.calls_after(interrupted_at + 1.0) == [], "a queued conversation was sent after the pause"
+    # The conversations in flight (at most two, a call of 1.5 s per turn) finish, are saved, and no other
+    # conversation starts.
+    assert stopped_after < 15, run.output
+    started = {conversation_id for at, conversation_id in fake.arrivals if at <= interrupted_at}
+    assert set(fake.calls_after(interrupted_at + 1.0)) <= started, "a queued conversation was sent after the pause"
     [(job_id, job_status)] = _jobs(seeded)
     assert job_status == "paused"
     generated = _generated_count(seeded)
@@ -251,13 +264,15 @@ def test_ctrl_c_pauses_cleanly_and_running_it_again_resumes(
     items = _item_statuses(seeded)
     assert set(items) <= {"succeeded", "paused"}, items
     assert items.count("succeeded") == generated
-    assert sum(fake.calls_per_conversation().values()) == generated  # every call made was finished and saved
+    # every call made was finished and saved: one per turn of the generated conversations
+    assert sum(fake.calls_per_conversation().values()) == sum(TURNS[n] for n in _generated_numbers(seeded))
     _assert_nothing_half_written(seeded)
 
     _resume_and_finish(generate, seeded, job_id)
     calls = fake.calls_per_conversation()
     assert len(calls) == len(NUMBERS)
-    assert set(calls.values()) == {1}, calls  # each conversation asked for exactly once across both runs
+    # each turn of each conversation asked for exactly once across both runs
+    assert calls == {_conversation_id(n): TURNS[n] for n in NUMBERS}, calls
 
 
 def test_a_second_ctrl_c_quits_at_once_and_leaves_nothing_half_written(
@@ -286,8 +301,8 @@ def test_a_second_ctrl_c_quits_at_once_and_leaves_nothing_half_written(
     _resume_and_finish(generate, seeded, job_id)
     calls = fake.calls_per_conversation()
     assert len(calls) == len(NUMBERS)
-    # An abandoned call is asked again on resume; it is saved once all the same (checked above).
-    assert set(calls.values()) <= {1, 2}, calls
+    # An abandoned conversation is started again on resume; it is saved once all the same (checked above).
+    assert all(TURNS[n] <= calls[_conversation_id(n)] <= 2 * TURNS[n] for n in NUMBERS), calls
 
 
 def test_running_it_again_after_a_hard_kill_works_on_the_same_job(seeded: Database) -> None:

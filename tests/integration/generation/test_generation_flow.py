@@ -83,10 +83,12 @@ def test_a_batch_is_generated_checked_and_saved(seeded: Database, fake: FakeAnth
             .order_by(GenerationJobEvent.id)
         ).all()
         assert steps == US_TRAIN_003_STEPS
+        # One call per turn, each accepted on its own and named for its part.
         attempts = s.scalars(select(GenerationAttempt).where(GenerationAttempt.outcome == "accepted")).all()
-        assert len(attempts) == 3
+        assert len(attempts) == turns
         assert all(a.raw_reply and '"tool_use"' in a.raw_reply for a in attempts)
-    assert fake.counters.calls == 3
+        assert {a.part for a in attempts} >= {"turn 1 of 4", "turn 4 of 4"}
+    assert fake.counters.calls == turns
 
 
 def test_invalid_output_gets_one_repair_then_fails_cleanly(seeded: Database, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -112,10 +114,15 @@ def test_truncated_then_valid_is_repaired_and_saved(seeded: Database, monkeypatc
     for fake in _fake(FakeConfig(script=["dangling_escape", "ok"]), monkeypatch):
         start_job(seeded, "single", ["12"])
         work_until_idle(seeded, anthropic_settings())
-        assert fake.counters.calls == 2
-    with seeded.session_scope() as s:
-        row = s.scalars(select(TrainingConversation).where(TrainingConversation.conversation_number == 12)).one()
-        assert row.generation_status == "generated"
+        with seeded.session_scope() as s:
+            row = s.scalars(select(TrainingConversation).where(TrainingConversation.conversation_number == 12)).one()
+            assert row.generation_status == "generated"
+            assert fake.counters.calls == row.turn_count_target + 1  # the first turn once more, alone
+            attempts = s.scalars(select(GenerationAttempt).order_by(GenerationAttempt.attempt)).all()
+            assert [(a.part, a.kind, a.outcome) for a in attempts[:2]] == [
+                ("turn 1 of 4", "generate", "invalid"),
+                ("turn 1 of 4", "repair", "accepted"),
+            ]
 
 
 def test_two_workers_and_two_process_all_clicks_generate_each_conversation_once(
@@ -142,7 +149,13 @@ def test_two_workers_and_two_process_all_clicks_generate_each_conversation_once(
             )
 
         run_async(two_workers())
-        assert fake.counters.calls == 6
+        with seeded.session_scope() as s:
+            turns = s.scalar(
+                select(func.sum(TrainingConversation.turn_count_target)).where(
+                    TrainingConversation.conversation_number.between(11, 16)
+                )
+            )
+        assert fake.counters.calls == turns
     with seeded.session_scope() as s:
         generated = s.scalars(
             select(TrainingConversation.conversation_number).where(

@@ -125,7 +125,8 @@ def test_a_regeneration_replaces_the_content_and_keeps_the_approved_version(
 def test_a_failed_regeneration_leaves_the_conversation_as_it_was(
     seeded: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with FakeAnthropic(FakeConfig(script=["ok", "invalid", "invalid"])) as fake:
+    # The first generation: four turns; the regeneration's first turn fails twice.
+    with FakeAnthropic(FakeConfig(script=["ok"] * 4 + ["invalid", "invalid"])) as fake:
         monkeypatch.setenv("ANTHROPIC_BASE_URL", fake.url)
         _generate(seeded, 12)
         with seeded.session_scope() as s:
@@ -138,7 +139,7 @@ def test_a_failed_regeneration_leaves_the_conversation_as_it_was(
         before = _export(seeded, 12)
         start_job(seeded, "single", ["12"], regenerate=True)
         work_until_idle(seeded, anthropic_settings())
-        assert fake.counters.calls == 3
+        assert fake.counters.calls == 6
 
     row = _row(seeded, 12)
     assert (row.generation_status, row.reviewer_notes) == ("flagged", "Too brisk.")

@@ -1,4 +1,5 @@
-"""One conversation: a call, at most one repair round trip, every raw reply kept."""
+"""One conversation, turn by turn: a call per turn, at most one repair round trip per turn (for that turn
+only), every raw reply kept."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from training_data_studio.generation.generate import (
     ProviderFailed,
     generate_conversation,
 )
-from training_data_studio.generation.prompts import BuiltPrompt
+from training_data_studio.generation.prompts import TURN_MAX_OUTPUT_TOKENS, BuiltPrompt
 from training_data_studio.llm.anthropic_provider import AnthropicProvider
 from training_data_studio.llm.base import (
     GenerationRequest,
@@ -25,7 +26,7 @@ from training_data_studio.llm.base import (
 )
 from training_data_studio.plan.service import PlanRow
 from training_data_studio.testing.fake_anthropic import FakeAnthropic
-from training_data_studio.testing.fake_llm import faulty_conversation
+from training_data_studio.testing.fake_llm import faulty_pair
 
 
 class ScriptedProvider:
@@ -70,66 +71,112 @@ def ticking_clock(step: float = 1.5) -> Callable[[], float]:
     return clock
 
 
-def conversation(plan_row: PlanRow, outcome: str = "ok") -> dict[str, Any]:
-    return faulty_conversation(outcome, plan_row.conversation_id, plan_row.turn_count_target)
+def turn(plan_row: PlanRow, number: int, outcome: str = "ok") -> dict[str, Any]:
+    return faulty_pair(outcome, plan_row.conversation_id, number)
 
 
-async def test_a_valid_first_reply_is_the_outcome(prompt: BuiltPrompt, plan_row: PlanRow) -> None:
-    provider = ScriptedProvider([reply(conversation(plan_row), number=1)])
+def turns(plan_row: PlanRow, *, first: int = 1, number: int = 1) -> list[ProviderReply | ProviderError]:
+    """Valid replies for turns ``first``..n, numbered from ``number``."""
+    return [
+        reply(turn(plan_row, index), number=number + offset)
+        for offset, index in enumerate(range(first, plan_row.turn_count_target + 1))
+    ]
+
+
+async def test_valid_turns_are_the_outcome(prompt: BuiltPrompt, plan_row: PlanRow) -> None:
+    provider = ScriptedProvider(turns(plan_row))
     outcome = await generate_conversation(provider, prompt, plan_row, clock=ticking_clock())
-    assert outcome.conversation.training_pairs[0].conversation_id == plan_row.conversation_id
-    assert len(outcome.attempts) == 1
+    pairs = outcome.conversation.training_pairs
+    assert [pair.turn_number for pair in pairs] == [1, 2, 3, 4]
+    assert {pair.conversation_id for pair in pairs} == {plan_row.conversation_id}
+    assert [attempt.part for attempt in outcome.attempts] == [f"turn {n} of 4" for n in (1, 2, 3, 4)]
     assert not outcome.repaired
-    assert outcome.raw_replies == ["raw 1"]
-    assert outcome.usage == Usage(input_tokens=100, output_tokens=1000, cache_read_tokens=10, cache_write_tokens=1)
+    assert outcome.raw_replies == ["raw 1", "raw 2", "raw 3", "raw 4"]
+    assert outcome.usage == Usage(input_tokens=1000, output_tokens=10000, cache_read_tokens=40, cache_write_tokens=4)
     assert outcome.duration_seconds == 1.5
     assert outcome.model == TEST_MODEL
     assert outcome.cost().cents > 0
+    assert outcome.conversation.conversation_metadata.total_turns == 4
 
 
-async def test_an_invalid_reply_gets_one_repair_round_trip(prompt: BuiltPrompt, plan_row: PlanRow) -> None:
+async def test_each_turn_sees_the_conversation_so_far_and_gets_its_history(
+    prompt: BuiltPrompt, plan_row: PlanRow
+) -> None:
+    provider = ScriptedProvider(turns(plan_row))
+    outcome = await generate_conversation(provider, prompt, plan_row)
+    pairs = outcome.conversation.training_pairs
+    third = provider.requests[2]
+    assert "Required turn: 3 of 4" in third.conversation_part
+    assert pairs[0].target_response in third.conversation_part
+    assert pairs[1].current_user_input in third.conversation_part
+    assert pairs[2].target_response not in third.conversation_part
+    assert all(request.static_prefix == prompt.static_prefix for request in provider.requests)
+    assert all(request.max_output_tokens == TURN_MAX_OUTPUT_TOKENS for request in provider.requests)
+    history = pairs[2].conversation_history
+    assert [(entry.turn, entry.role) for entry in history] == [
+        (1, "user"),
+        (1, "assistant"),
+        (2, "user"),
+        (2, "assistant"),
+    ]
+    assert history[3].content == pairs[1].target_response
+
+
+async def test_a_failing_turn_is_repaired_alone(prompt: BuiltPrompt, plan_row: PlanRow) -> None:
     provider = ScriptedProvider(
-        [reply(conversation(plan_row, "invalid"), number=1), reply(conversation(plan_row), number=2)]
+        [
+            reply(turn(plan_row, 1), number=1),
+            reply(turn(plan_row, 2, "invalid"), number=2),
+            reply(turn(plan_row, 2), number=3),
+            *turns(plan_row, first=3, number=4),
+        ]
     )
     outcome = await generate_conversation(provider, prompt, plan_row)
     assert outcome.repaired
-    assert [attempt.number for attempt in outcome.attempts] == [1, 2]
-    assert outcome.attempts[0].problems
-    assert not outcome.attempts[1].problems
-    assert outcome.raw_replies == ["raw 1", "raw 2"]
-    assert outcome.usage.output_tokens == 3000
-    first, repair = provider.requests
-    assert first.repair is None
+    assert [(a.part, a.repair, a.accepted) for a in outcome.attempts] == [
+        ("turn 1 of 4", False, True),
+        ("turn 2 of 4", False, False),
+        ("turn 2 of 4", True, True),
+        ("turn 3 of 4", False, True),
+        ("turn 4 of 4", False, True),
+    ]
+    failed, repair = provider.requests[1], provider.requests[2]
+    assert failed.repair is None
     assert repair.repair is not None
-    assert repair.repair.previous_output == "output 1"
-    assert "$.training_pairs[0].target_response: is required but missing" in repair.repair.problems
-    assert repair.conversation_part == first.conversation_part
+    assert repair.repair.previous_output == "output 2"  # only that turn goes back, not the conversation
+    assert "$.training_pairs[1].target_response: is required but missing" in repair.repair.problems
+    assert repair.conversation_part == failed.conversation_part
+    assert "Required turn: 2 of 4" in repair.conversation_part
 
 
-async def test_still_invalid_after_the_repair_fails_with_both_raw_replies(
+async def test_still_invalid_after_the_repair_fails_with_every_raw_reply(
     prompt: BuiltPrompt, plan_row: PlanRow
 ) -> None:
     provider = ScriptedProvider(
-        [reply(conversation(plan_row, "invalid"), number=1), reply(conversation(plan_row, "dangling_escape"), number=2)]
+        [
+            reply(turn(plan_row, 1), number=1),
+            reply(turn(plan_row, 2, "invalid"), number=2),
+            reply(turn(plan_row, 2, "dangling_escape"), number=3),
+        ]
     )
     with pytest.raises(InvalidOutput) as caught:
         await generate_conversation(provider, prompt, plan_row, clock=ticking_clock())
     error = caught.value
-    assert error.raw_replies == ["raw 1", "raw 2"]
+    assert error.raw_replies == ["raw 1", "raw 2", "raw 3"]
     assert [problem.code for problem in error.problems] == ["dangling_escape"]  # the last attempt's problems
-    assert error.usage.output_tokens == 3000
+    assert error.usage.output_tokens == 6000
     assert error.duration_seconds == 1.5
     assert error.code == "invalid_output"
     assert error.status == 502
     assert plan_row.conversation_id in error.message
-    assert len(provider.requests) == 2
+    assert len(provider.requests) == 3
 
 
 async def test_a_truncated_reply_is_not_sent_back(prompt: BuiltPrompt, plan_row: PlanRow) -> None:
     provider = ScriptedProvider(
         [
-            reply(conversation(plan_row, "truncated"), number=1, stop_reason="max_tokens"),
-            reply(conversation(plan_row), number=2),
+            reply(turn(plan_row, 1, "truncated"), number=1, stop_reason="max_tokens"),
+            *turns(plan_row, number=2),
         ]
     )
     outcome = await generate_conversation(provider, prompt, plan_row)
@@ -141,14 +188,14 @@ async def test_a_truncated_reply_is_not_sent_back(prompt: BuiltPrompt, plan_row:
 
 
 async def test_max_repairs_zero_fails_after_one_call(prompt: BuiltPrompt, plan_row: PlanRow) -> None:
-    provider = ScriptedProvider([reply(conversation(plan_row, "invalid"), number=1)])
+    provider = ScriptedProvider([reply(turn(plan_row, 1, "invalid"), number=1)])
     with pytest.raises(InvalidOutput) as caught:
         await generate_conversation(provider, prompt, plan_row, max_repairs=0)
     assert len(caught.value.attempts) == 1
 
 
 async def test_a_provider_error_during_the_repair_keeps_the_first_reply(prompt: BuiltPrompt, plan_row: PlanRow) -> None:
-    provider = ScriptedProvider([reply(conversation(plan_row, "invalid"), number=1), Overloaded("busy", status=529)])
+    provider = ScriptedProvider([reply(turn(plan_row, 1, "invalid"), number=1), Overloaded("busy", status=529)])
     with pytest.raises(ProviderFailed) as caught:
         await generate_conversation(provider, prompt, plan_row)
     error = caught.value
@@ -186,8 +233,10 @@ async def test_over_http_a_valid_conversation_comes_back(
     outcome = await _run(fake, prompt, plan_row)
     assert len(outcome.conversation.training_pairs) == plan_row.turn_count_target
     assert outcome.usage.cache_write_tokens > 0
+    assert outcome.usage.cache_read_tokens > 0  # turns 2.. read the static prefix from the cache
     assert outcome.duration_seconds > 0
-    assert fake.counters.calls == 1
+    assert fake.counters.calls == plan_row.turn_count_target
+    assert [request["tools"][0]["name"] for request in fake.requests] == ["record_turn"] * 4
 
 
 async def test_over_http_invalid_output_is_repaired_once_then_fails(
@@ -204,7 +253,8 @@ async def test_over_http_invalid_output_is_repaired_once_then_fails(
     assert error.usage.cache_read_tokens > 0
     repair_messages = fake.requests[1]["messages"]
     assert [message["role"] for message in repair_messages] == ["user", "assistant", "user"]
-    assert "quality_score" in repair_messages[2]["content"]
+    assert "target_response" in repair_messages[2]["content"]
+    assert "this one training pair only" in repair_messages[2]["content"]
 
 
 @pytest.mark.parametrize("fault", ["truncated", "dangling_escape"])

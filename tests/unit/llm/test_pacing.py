@@ -331,7 +331,8 @@ async def test_paced_generation_against_a_rate_limited_fake(
         latency_jitter_seconds=0.01,
         script=["overloaded"],
     )
-    rows = [row for row in plan_rows if not row.is_seed_example][:6]
+    # One turn each, so that there are six calls, as many as the budget of two sliding seconds.
+    rows = [row.model_copy(update={"turn_count_target": 1}) for row in plan_rows if not row.is_seed_example][:6]
     provider = AnthropicProvider(api_key="test-key", model=TEST_MODEL, base_url=fake.url)
     paced = PacedProvider(provider, Pacer(max_in_flight=2, rng=random.Random(3)))
     try:
