@@ -149,6 +149,28 @@ def pause(database: Database, job_id: uuid.UUID, reason: str, *, only_if_queued:
         app.close()
 
 
+# Conversations whose streaming progress `tds generate` shows on its progress line at once.
+MAX_STREAMS_SHOWN = 4
+
+
+def streaming_now(detail: schemas.JobDetail) -> str:
+    """The output tokens so far of the conversations being written, from their latest streaming events:
+    ``#11 turn 2 of 4: 1,234 tok · #12 ...`` (empty when nothing is streaming)."""
+    running = {item.conversation_number for item in detail.items if item.status == "running"}
+    latest: dict[int, str] = {}
+    for event in detail.events:
+        number = event.conversation_number
+        if number is None or number not in running:
+            continue
+        if event.step == "streaming":
+            latest[number] = event.message.removeprefix(f"#{number}: writing ").replace(" output tokens so far", " tok")
+        elif event.step in ("preparing_prompt", "complete", "failed"):
+            latest.pop(number, None)
+    shown = [f"#{number} {text.replace(', ', ': ', 1)}" for number, text in sorted(latest.items())]
+    more = len(shown) - MAX_STREAMS_SHOWN
+    return " · ".join(shown[:MAX_STREAMS_SHOWN]) + (f" · +{more} more" if more > 0 else "")
+
+
 def summary(database: Database, job_id: uuid.UUID) -> schemas.JobDetail:
     with database.session_scope() as session:
         return service.job_summary(session, service.get_job(session, job_id), with_details=True)

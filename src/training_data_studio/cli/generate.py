@@ -22,6 +22,11 @@ from .common import (
     plural,
 )
 
+# Conversations `tds generate` works on at once. Each writes its turns one call at a time, so this bounds the
+# calls in flight; it is generous because the pacer, not this number, holds calls to what the account's
+# request and token budgets allow (a low-tier account runs two or three at once, a high tier many more).
+DEFAULT_GENERATE_CONCURRENCY = 32
+
 
 @app.command()
 def generate(
@@ -29,7 +34,14 @@ def generate(
         str | None, typer.Option("--ids", help="Comma-separated conversation numbers or ids, e.g. 11,12.")
     ] = None,
     all_remaining: Annotated[bool, typer.Option("--all", help="Every remaining planned conversation.")] = False,
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks this process runs at once.")] = 4,
+    concurrency: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            max=64,
+            help="Conversations this process works on at once; the account's limits decide when each call starts.",
+        ),
+    ] = DEFAULT_GENERATE_CONCURRENCY,
     economy: Annotated[bool, typer.Option(help="Message Batches API: half the price, results later.")] = False,
     budget: Annotated[
         float | None, typer.Option(min=0.01, help="Pause before a call that could cross this (USD).")
@@ -88,9 +100,10 @@ def generate(
         TaskProgressColumn(),
         TimeRemainingColumn(),
         TextColumn("{task.fields[cost]}"),
+        TextColumn("{task.fields[writing]}"),
     )
     with Progress(*columns, console=console) as progress:
-        bar = progress.add_task("generating", total=None, cost="")
+        bar = progress.add_task("generating", total=None, cost="", writing="")
 
         def show(current: schemas.JobDetail) -> None:
             done = current.completed_conversations + current.failed_conversations
@@ -102,6 +115,7 @@ def generate(
                     f"{current.status}: {current.completed_conversations} ok, {current.failed_conversations} failed"
                 ),
                 cost=f"${current.total_cost_cents / 100:.2f}",
+                writing=local_run.streaming_now(current),
             )
 
         def pausing(in_flight: int) -> None:

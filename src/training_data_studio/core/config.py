@@ -39,7 +39,9 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = Field(default=None, validation_alias="TDS_OPENAI_API_KEY")
     openai_model: str | None = Field(default=None, validation_alias="TDS_OPENAI_MODEL")
     # Per worker process; the provider's rate-limit budgets and 429 pauses are shared by all workers anyway.
-    max_calls_in_flight: int = Field(default=8, ge=1, le=64, validation_alias="TDS_MAX_CALLS_IN_FLIGHT")
+    # Unset: adapt to the account (8 until the first reply's headers tell its request limit, then up to half
+    # of it, at most 64); the request and token budgets decide when each call starts either way.
+    max_calls_in_flight: int | None = Field(default=None, ge=1, le=64, validation_alias="TDS_MAX_CALLS_IN_FLIGHT")
     # Optional cap across every worker on every machine (advisory-lock slots in Postgres); unset = no cap.
     max_calls_in_flight_total: int | None = Field(
         default=None, ge=1, le=1024, validation_alias="TDS_MAX_CALLS_IN_FLIGHT_TOTAL"

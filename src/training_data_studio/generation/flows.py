@@ -14,6 +14,7 @@ worker killed at any point leaves either nothing or a complete conversation:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
@@ -570,8 +571,12 @@ async def run_item(runtime: Runtime, item_id: uuid.UUID) -> None:
     if prepared is None:
         return
     assert runtime.provider is not None
+    progress = StreamProgress(runtime, prepared)
+    reporter = asyncio.create_task(progress.report_every(PROGRESS_EVENT_SECONDS))
     try:
-        outcome = await generate_conversation(runtime.provider, prepared.prompt, prepared.plan_row)
+        outcome = await generate_conversation(
+            runtime.provider, prepared.prompt, prepared.plan_row, on_progress=progress.update
+        )
     except GenerationFailed as exc:
         log.warning("generation of #%s failed: %s", prepared.conversation_number, exc.message)
         await asyncio.to_thread(save_failure, runtime, prepared, exc)
@@ -579,4 +584,50 @@ async def run_item(runtime: Runtime, item_id: uuid.UUID) -> None:
     except asyncio.CancelledError:
         await asyncio.shield(asyncio.to_thread(release_after_abort, runtime, prepared))
         raise
+    finally:
+        reporter.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await reporter
     await asyncio.to_thread(save_success, runtime, prepared, outcome)
+
+
+# How often a conversation whose reply is streaming in logs its output tokens so far (a job event, which the
+# Jobs dashboard shows live and `tds generate` prints): often enough to see it move at tens of tokens a
+# second, seldom enough that 90 conversations in flight do not flood the log.
+PROGRESS_EVENT_SECONDS = 5.0
+
+
+class StreamProgress:
+    """The latest streaming progress of one conversation, logged as a ``streaming`` event now and then."""
+
+    def __init__(self, runtime: Runtime, prepared: Prepared) -> None:
+        self.runtime = runtime
+        self.prepared = prepared
+        self.part: str | None = None
+        self.tokens = 0
+        self._logged: tuple[str | None, int] = (None, 0)
+
+    def update(self, part: str, tokens: int) -> None:
+        self.part, self.tokens = part, tokens
+
+    def _record(self) -> None:
+        number = self.prepared.conversation_number
+        with self.runtime.database.session_scope() as session:
+            service.record_event(
+                session,
+                self.prepared.job_id,
+                step="streaming",
+                message=f"#{number}: writing {self.part}, {self.tokens:,} output tokens so far",
+                item_id=self.prepared.item_id,
+                conversation_number=number,
+                data={"part": self.part, "output_tokens": self.tokens},
+            )
+
+    async def report_every(self, seconds: float) -> None:
+        while True:
+            await asyncio.sleep(seconds)
+            current = (self.part, self.tokens)
+            if self.part is None or current == self._logged:
+                continue
+            self._logged = current
+            await asyncio.to_thread(self._record)

@@ -167,8 +167,12 @@ async def generate_conversation(
     *,
     max_repairs: int = DEFAULT_MAX_REPAIRS,
     clock: Callable[[], float] = time.monotonic,
+    on_progress: Callable[[str, int], None] | None = None,
 ) -> GenerationOutcome:
     """Generate the conversation ``plan_row`` plans, from ``prompt``, one call per turn.
+
+    ``on_progress`` hears, while each reply streams in, the part being written ("turn 2 of 4") and its
+    output tokens so far.
 
     Raises :class:`InvalidOutput` when a turn still has problems after ``max_repairs`` repair round trips
     (the turns before it are not kept: a conversation is saved whole or not at all), and
@@ -186,8 +190,10 @@ async def generate_conversation(
         request = prompt.turn_request(turn, pairs)
         problems: list[Problem] = []
         for round_trip in range(max_repairs + 1):
+            part = request.part
+            progress = None if on_progress is None else (lambda tokens, part=part: on_progress(part, tokens))
             try:
-                reply = await provider.generate(request)
+                reply = await provider.generate(request, on_progress=progress)
             except ProviderError as exc:
                 raise failed(ProviderFailed, exc) from exc
             model = reply.model or model

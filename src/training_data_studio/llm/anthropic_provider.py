@@ -21,8 +21,10 @@ import anthropic
 from anthropic.types import Message
 
 from .base import (
+    CHARS_PER_TOKEN,
     GenerationRequest,
     Overloaded,
+    Progress,
     ProviderError,
     ProviderRefused,
     ProviderReply,
@@ -41,8 +43,8 @@ TOOL_DESCRIPTION = (
     "Record one complete annotated conversation: its conversation_metadata and every training pair (turn) "
     "in order. Call it exactly once with the whole conversation."
 )
-# A non-streaming call must finish within one HTTP request. An annotated 6-turn conversation is 30-40k
-# output tokens, several minutes of generation; 10 minutes is the longest the SDK allows without streaming.
+# Calls are streamed, so this bounds each read of the stream (and connecting), not the whole call: a stream
+# that sends nothing for 10 minutes is dead.
 DEFAULT_TIMEOUT_SECONDS = 600.0
 # The user turn that starts the first attempt; the conversation itself is described in the system prompt.
 START_INSTRUCTION = "Write the conversation described above now, by calling the {tool} tool once with all of it."
@@ -67,8 +69,10 @@ def anthropic_rate_limits(headers: Mapping[str, str]) -> RateLimitInfo:
         requests_limit=parse_int(headers.get(f"{prefix}requests-limit")),
         requests_remaining=parse_int(headers.get(f"{prefix}requests-remaining")),
         requests_reset=parse_timestamp(headers.get(f"{prefix}requests-reset")),
+        input_tokens_limit=parse_int(headers.get(f"{prefix}input-tokens-limit")),
         input_tokens_remaining=parse_int(headers.get(f"{prefix}input-tokens-remaining")),
         input_tokens_reset=parse_timestamp(headers.get(f"{prefix}input-tokens-reset")),
+        output_tokens_limit=parse_int(headers.get(f"{prefix}output-tokens-limit")),
         output_tokens_remaining=parse_int(headers.get(f"{prefix}output-tokens-remaining")),
         output_tokens_reset=parse_timestamp(headers.get(f"{prefix}output-tokens-reset")),
         retry_after=parse_retry_after(headers),
@@ -190,17 +194,37 @@ class AnthropicProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def generate(self, request: GenerationRequest) -> ProviderReply:
+    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+        """One streamed call: the reply is accumulated as it arrives (a long non-streaming request risks the
+        API's 10-minute limit and idle connections dropped on the way), and ``on_progress`` hears the output
+        tokens so far. ``raw_response`` is the final message as JSON."""
         params = build_message_params(request, model=self.model)
+        received = 0
         try:
-            raw = await self._client.messages.with_raw_response.create(**params)
-            message = await raw.parse()
-            body = await raw.text()
+            async with self._client.messages.stream(**params) as stream:
+                async for event in stream:
+                    if on_progress is None:
+                        continue
+                    if event.type == "input_json":
+                        received += len(event.partial_json)
+                    elif event.type == "text":
+                        received += len(event.text)
+                    else:
+                        continue
+                    on_progress(received // CHARS_PER_TOKEN)
+                message = await stream.get_final_message()
+                headers = stream.response.headers
         except anthropic.APIStatusError as exc:
             raise _status_error(exc) from exc
-        except anthropic.APIConnectionError as exc:  # includes timeouts
+        except anthropic.APIConnectionError as exc:  # includes timeouts and connections dropped mid-stream
             raise ServerError(f"could not reach the Anthropic API: {exc}") from exc
-        return reply_from_message(message, raw_response=body, rate_limits=anthropic_rate_limits(raw.headers))
+        except anthropic.APIError as exc:  # an error event inside the stream
+            raise ServerError(f"the Anthropic API stream failed: {exc}") from exc
+        if on_progress is not None:
+            on_progress(message.usage.output_tokens)
+        return reply_from_message(
+            message, raw_response=message.to_json(indent=None), rate_limits=anthropic_rate_limits(headers)
+        )
 
     async def submit_batch(self, requests: Sequence[tuple[str, GenerationRequest]]) -> str:
         """Submit ``(custom_id, request)`` pairs as one message batch; returns the batch id."""

@@ -8,7 +8,7 @@ shared by every worker.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -60,6 +60,14 @@ class GenerationRequest:
     part: str = "conversation"
 
     @property
+    def instruction_text(self) -> str:
+        """What the call sends besides the system prompt: its instruction and a repair's two messages."""
+        text = self.instruction or ""
+        if self.repair is not None:
+            text += self.repair.previous_output + self.repair.problems
+        return text
+
+    @property
     def estimated_input_tokens(self) -> int:
         text = self.static_prefix + self.conversation_part
         if self.repair is not None:
@@ -99,8 +107,10 @@ class RateLimitInfo:
     requests_limit: int | None = None
     requests_remaining: int | None = None
     requests_reset: datetime | None = None
+    input_tokens_limit: int | None = None
     input_tokens_remaining: int | None = None
     input_tokens_reset: datetime | None = None
+    output_tokens_limit: int | None = None
     output_tokens_remaining: int | None = None
     output_tokens_reset: datetime | None = None
     retry_after: float | None = None
@@ -244,14 +254,27 @@ def error_for_status(
     return ProviderRefused(message, status=status, body=body)
 
 
+# Called while a reply streams in, with the output tokens received so far (estimated from the characters
+# until the final usage arrives).
+Progress = Callable[[int], None]
+
+
+class RequestTooLarge(ProviderError):
+    """A request that cannot fit the account's limits (its output or input tokens per minute): it is never
+    sent, because the API would refuse it however long we waited."""
+
+    retryable = False
+
+
 class Provider(Protocol):
     """An LLM that can write one conversation as structured output."""
 
     name: str
     model: str
 
-    async def generate(self, request: GenerationRequest) -> ProviderReply:
-        """Make exactly one call; raise a :class:`ProviderError` subclass when no reply came back."""
+    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+        """Make exactly one call (streamed where the provider can); raise a :class:`ProviderError` subclass
+        when no reply came back."""
         ...
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ from openai.types.chat import ChatCompletion
 
 from .base import (
     GenerationRequest,
+    Progress,
     ProviderError,
     ProviderRefused,
     ProviderReply,
@@ -172,14 +173,19 @@ class OpenAICompatibleProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def generate(self, request: GenerationRequest) -> ProviderReply:
+    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+        """One call, not streamed (local OpenAI-compatible servers differ in how they stream usage and
+        structured output); ``on_progress`` hears the output tokens once the reply is in."""
         try:
-            return await self._call(request)
+            reply = await self._call(request)
         except ProviderRefused as exc:
             if not (self.json_schema_supported and exc.status == 400 and "response_format" in (exc.body or "")):
                 raise
             self.json_schema_supported = False
-            return await self._call(request)
+            reply = await self._call(request)
+        if on_progress is not None:
+            on_progress(reply.usage.output_tokens)
+        return reply
 
     async def _call(self, request: GenerationRequest) -> ProviderReply:
         params: dict[str, Any] = {

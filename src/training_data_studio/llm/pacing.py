@@ -8,6 +8,12 @@ later run against a state shared by every worker through one Postgres row (:meth
 * the remaining request / input-token / output-token budgets and their reset times, from the latest
   reply's headers, decremented optimistically by each call that starts (:func:`reserve`) so that callers
   starting together do not all spend the same budget. A budget whose reset time has passed is unknown.
+* the token limits (``anthropic-ratelimit-*-tokens-limit``). Once a token limit is known, that budget is
+  a bucket refilled continuously at limit per minute, as the API applies it, whose reset time is when it is
+  full again: a call starts when the bucket holds its uncached input tokens and its ``max_tokens`` of
+  output (the API charges max_tokens when a call starts), and :func:`settle` gives back what the reply did
+  not use, as the API does when the call ends. Headers then only ever lower the budget (a reply's headers
+  were sent when its call started, so they are older than the reservations made since).
 
 529 (overloaded) and 5xx replies are retried by the caller that got them, after an exponential backoff with
 full jitter (:func:`backoff_delay`); they do not block other callers, because jitter is what spreads the
@@ -29,17 +35,67 @@ from ..core.config import Settings
 from .base import (
     GenerationRequest,
     Overloaded,
+    Progress,
     Provider,
     ProviderError,
     ProviderReply,
     RateLimited,
     RateLimitInfo,
+    RequestTooLarge,
     ServerError,
+    estimate_tokens,
 )
 
-# Calls in flight at once when TDS_MAX_CALLS_IN_FLIGHT is not set: enough to keep a batch of conversations
-# moving, few enough to stay inside the request limits of the lower API tiers.
+# Calls in flight at once when TDS_MAX_CALLS_IN_FLIGHT is not set, until the first reply's headers tell the
+# account's request limit: enough to keep a batch of conversations moving, few enough for the lowest tier.
 DEFAULT_MAX_CALLS_IN_FLIGHT = 8
+# Once the request limit per minute is known, up to half of it may be in flight (a call takes seconds to
+# minutes, so that is never the limit that binds; the three budgets decide when each call starts), within
+# these bounds: at least the default, at most what one process's connections and event loop carry well.
+MAX_ADAPTIVE_IN_FLIGHT = 64
+
+
+def adapted_in_flight(requests_limit: int | None) -> int:
+    """Calls in flight allowed for an account that may make ``requests_limit`` requests per minute."""
+    if requests_limit is None:
+        return DEFAULT_MAX_CALLS_IN_FLIGHT
+    return max(DEFAULT_MAX_CALLS_IN_FLIGHT, min(MAX_ADAPTIVE_IN_FLIGHT, requests_limit // 2))
+
+
+class Gate:
+    """A semaphore whose size can change while callers wait (an asyncio.Semaphore's cannot)."""
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self.held = 0
+        self._changed = asyncio.Condition()
+
+    @property
+    def limit(self) -> int:
+        return self._limit
+
+    @limit.setter
+    def limit(self, value: int) -> None:
+        if value == self._limit:
+            return
+        self._limit = value
+        asyncio.get_running_loop().create_task(self._notify())
+
+    async def _notify(self) -> None:
+        async with self._changed:
+            self._changed.notify_all()
+
+    async def __aenter__(self) -> None:
+        async with self._changed:
+            await self._changed.wait_for(lambda: self.held < self._limit)
+            self.held += 1
+
+    async def __aexit__(self, *exc: object) -> None:
+        async with self._changed:
+            self.held -= 1
+            self._changed.notify_all()
+
+
 # Exponential backoff for 529/5xx: the first retry waits up to 2 s, then 4, 8, ... never more than 60 s,
 # long enough for a brief overload to pass without idling a worker for minutes.
 BACKOFF_BASE_SECONDS = 2.0
@@ -52,6 +108,8 @@ MAX_ATTEMPTS_PER_CALL = 3
 MAX_RATE_LIMIT_WAITS = 30
 # Callers released together when a block ends start spread over this long, not in one burst.
 START_JITTER_SECONDS = 1.0
+# The token limits are per minute, and their buckets refill continuously over it.
+REFILL_WINDOW_SECONDS = 60.0
 
 
 def _utcnow() -> datetime:
@@ -69,6 +127,9 @@ class PacingState:
     input_tokens_reset: datetime | None = None
     output_tokens_remaining: int | None = None
     output_tokens_reset: datetime | None = None
+    requests_limit: int | None = None
+    input_tokens_limit: int | None = None
+    output_tokens_limit: int | None = None
     updated_at: datetime | None = None
 
     def to_row(self) -> dict[str, Any]:
@@ -86,37 +147,108 @@ def _known(remaining: int | None, reset: datetime | None, now: datetime) -> int 
     return remaining
 
 
+def bucket_level(limit: int, reset: datetime | None, now: datetime) -> float:
+    """Tokens in a bucket of ``limit`` per minute that is full again at ``reset``."""
+    if reset is None or reset <= now:
+        return float(limit)
+    return max(0.0, limit - (reset - now).total_seconds() * limit / REFILL_WINDOW_SECONDS)
+
+
+def _bucket_start(limit: int, reset: datetime | None, now: datetime, needed: int) -> datetime:
+    missing = needed - bucket_level(limit, reset, now)
+    if missing <= 0:
+        return now
+    return now + timedelta(seconds=missing * REFILL_WINDOW_SECONDS / limit)
+
+
+def _bucket_take(limit: int, reset: datetime | None, now: datetime, amount: float) -> tuple[int, datetime]:
+    """(remaining, reset) after taking ``amount`` (negative: giving it back) from the bucket."""
+    full_at = reset if reset is not None and reset > now else now
+    full_at = max(now, full_at + timedelta(seconds=amount * REFILL_WINDOW_SECONDS / limit))
+    return int(bucket_level(limit, full_at, now)), full_at
+
+
+def _token_start(
+    limit: int | None, remaining: int | None, reset: datetime | None, now: datetime, needed: int
+) -> datetime:
+    if needed <= 0:
+        return now
+    if limit is not None:
+        return _bucket_start(limit, reset, now, needed)
+    known = _known(remaining, reset, now)
+    if known is not None and known < needed and reset is not None:
+        return reset
+    return now
+
+
 def next_start(state: PacingState, now: datetime, *, input_tokens: int = 0, output_tokens: int = 0) -> datetime:
-    """The earliest time a call expected to use these tokens may start (``now`` if it may start now)."""
+    """The earliest time a call that needs these tokens may start (``now`` if it may start now)."""
     start = now
     if state.blocked_until is not None and state.blocked_until > start:
         start = state.blocked_until
     requests = _known(state.requests_remaining, state.requests_reset, now)
     if requests is not None and requests <= 0 and state.requests_reset is not None:
         start = max(start, state.requests_reset)
-    tokens_in = _known(state.input_tokens_remaining, state.input_tokens_reset, now)
-    if tokens_in is not None and tokens_in < input_tokens and state.input_tokens_reset is not None:
-        start = max(start, state.input_tokens_reset)
-    tokens_out = _known(state.output_tokens_remaining, state.output_tokens_reset, now)
-    if tokens_out is not None and tokens_out < output_tokens and state.output_tokens_reset is not None:
-        start = max(start, state.output_tokens_reset)
-    return start
+    start = max(
+        start,
+        _token_start(
+            state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset, now, input_tokens
+        ),
+    )
+    return max(
+        start,
+        _token_start(
+            state.output_tokens_limit, state.output_tokens_remaining, state.output_tokens_reset, now, output_tokens
+        ),
+    )
+
+
+def _spend_tokens(
+    limit: int | None, remaining: int | None, reset: datetime | None, now: datetime, amount: float
+) -> tuple[int | None, datetime | None]:
+    if limit is not None:
+        return _bucket_take(limit, reset, now, amount)
+    known = _known(remaining, reset, now)
+    return (None if known is None else max(0, int(known - amount))), reset
 
 
 def reserve(state: PacingState, now: datetime, *, input_tokens: int = 0, output_tokens: int = 0) -> PacingState:
-    """Spend one request and the expected tokens from the known budgets as a call starts."""
-
-    def spend(remaining: int | None, reset: datetime | None, amount: int) -> int | None:
-        known = _known(remaining, reset, now)
-        return None if known is None else max(0, known - amount)
-
+    """Spend one request and the tokens from the known budgets as a call starts."""
+    known = _known(state.requests_remaining, state.requests_reset, now)
+    tokens_in, reset_in = _spend_tokens(
+        state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset, now, input_tokens
+    )
+    tokens_out, reset_out = _spend_tokens(
+        state.output_tokens_limit, state.output_tokens_remaining, state.output_tokens_reset, now, output_tokens
+    )
     return replace(
         state,
-        requests_remaining=spend(state.requests_remaining, state.requests_reset, 1),
-        input_tokens_remaining=spend(state.input_tokens_remaining, state.input_tokens_reset, input_tokens),
-        output_tokens_remaining=spend(state.output_tokens_remaining, state.output_tokens_reset, output_tokens),
+        requests_remaining=None if known is None else max(0, known - 1),
+        input_tokens_remaining=tokens_in,
+        input_tokens_reset=reset_in,
+        output_tokens_remaining=tokens_out,
+        output_tokens_reset=reset_out,
         updated_at=now,
     )
+
+
+def settle(
+    state: PacingState, now: datetime, *, input_reserved: int, input_used: int, output_reserved: int, output_used: int
+) -> PacingState:
+    """A call ended: give back the reserved tokens it did not use (all of them when it was refused), as the
+    API does; only buckets with a known limit are settled (elsewhere the next headers tell)."""
+    updated = state
+    if state.output_tokens_limit is not None:
+        remaining, reset = _bucket_take(
+            state.output_tokens_limit, state.output_tokens_reset, now, output_used - output_reserved
+        )
+        updated = replace(updated, output_tokens_remaining=remaining, output_tokens_reset=reset)
+    if state.input_tokens_limit is not None:
+        remaining, reset = _bucket_take(
+            state.input_tokens_limit, state.input_tokens_reset, now, input_used - input_reserved
+        )
+        updated = replace(updated, input_tokens_remaining=remaining, input_tokens_reset=reset)
+    return replace(updated, updated_at=now)
 
 
 def _later(current: datetime | None, candidate: datetime | None) -> datetime | None:
@@ -136,16 +268,59 @@ def observe_rate_limits(state: PacingState, info: RateLimitInfo, now: datetime) 
     blocked = state.blocked_until
     if info.retry_after is not None:
         blocked = _later(blocked, now + timedelta(seconds=info.retry_after))
+    input_limit = pick(info.input_tokens_limit, state.input_tokens_limit)
+    output_limit = pick(info.output_tokens_limit, state.output_tokens_limit)
+    input_remaining, input_reset = _observe_bucket(
+        input_limit,
+        state.input_tokens_limit,
+        state.input_tokens_remaining,
+        state.input_tokens_reset,
+        info.input_tokens_remaining,
+        info.input_tokens_reset,
+        now,
+    )
+    output_remaining, output_reset = _observe_bucket(
+        output_limit,
+        state.output_tokens_limit,
+        state.output_tokens_remaining,
+        state.output_tokens_reset,
+        info.output_tokens_remaining,
+        info.output_tokens_reset,
+        now,
+    )
     return PacingState(
         blocked_until=blocked,
         requests_remaining=pick(info.requests_remaining, state.requests_remaining),
         requests_reset=pick(info.requests_reset, state.requests_reset),
-        input_tokens_remaining=pick(info.input_tokens_remaining, state.input_tokens_remaining),
-        input_tokens_reset=pick(info.input_tokens_reset, state.input_tokens_reset),
-        output_tokens_remaining=pick(info.output_tokens_remaining, state.output_tokens_remaining),
-        output_tokens_reset=pick(info.output_tokens_reset, state.output_tokens_reset),
+        input_tokens_remaining=input_remaining,
+        input_tokens_reset=input_reset,
+        output_tokens_remaining=output_remaining,
+        output_tokens_reset=output_reset,
+        requests_limit=pick(info.requests_limit, state.requests_limit),
+        input_tokens_limit=input_limit,
+        output_tokens_limit=output_limit,
         updated_at=now,
     )
+
+
+def _observe_bucket(
+    limit: int | None,
+    known_limit: int | None,
+    remaining: int | None,
+    reset: datetime | None,
+    reported_remaining: int | None,
+    reported_reset: datetime | None,
+    now: datetime,
+) -> tuple[int | None, datetime | None]:
+    """A token budget after a reply's headers: a bucket already tracked takes the headers only when they
+    say less is left (someone else spent it); otherwise, or for the first headers, they are taken as sent."""
+    if reported_reset is None and reported_remaining is None:
+        return remaining, reset
+    if limit is None or known_limit is None or reported_reset is None:
+        return (reported_remaining if reported_remaining is not None else remaining), (reported_reset or reset)
+    if reset is None or reported_reset > reset:
+        return int(bucket_level(limit, reported_reset, now)), reported_reset
+    return remaining, reset
 
 
 def observe_rate_limited(
@@ -222,7 +397,7 @@ class Pacer:
 
     def __init__(
         self,
-        max_in_flight: int = DEFAULT_MAX_CALLS_IN_FLIGHT,
+        max_in_flight: int | None = DEFAULT_MAX_CALLS_IN_FLIGHT,
         *,
         state: PacingState | None = None,
         store: PacingStore | None = None,
@@ -231,15 +406,16 @@ class Pacer:
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        if max_in_flight < 1:
+        if max_in_flight is not None and max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self._store: PacingStore = store or MemoryPacingStore(state)
-        self.max_in_flight = max_in_flight
+        # None: adapt to the account (adapted_in_flight), starting from the default.
+        self.adaptive = max_in_flight is None
+        self._gate = Gate(max_in_flight or DEFAULT_MAX_CALLS_IN_FLIGHT)
         self.max_attempts = max_attempts
         self.in_flight = 0
         self.peak_in_flight = 0
         self.rate_limit_waits = 0
-        self._semaphore = asyncio.Semaphore(max_in_flight)
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -252,9 +428,13 @@ class Pacer:
     def state(self, value: PacingState) -> None:
         self._store.replace(value)
 
+    @property
+    def max_in_flight(self) -> int:
+        return self._gate.limit
+
     @classmethod
     def from_settings(cls, settings: Settings, *, store: PacingStore | None = None) -> Pacer:
-        """A pacer allowing ``TDS_MAX_CALLS_IN_FLIGHT`` calls at once."""
+        """A pacer allowing ``TDS_MAX_CALLS_IN_FLIGHT`` calls at once, or adapting to the account when unset."""
         return cls(settings.max_calls_in_flight, store=store)
 
     async def _wait_for_start(self, *, input_tokens: int, output_tokens: int) -> None:
@@ -282,16 +462,21 @@ class Pacer:
         input_tokens: int = 0,
         output_tokens: int = 0,
     ) -> ProviderReply:
-        """Run ``make_call`` (one provider call) when allowed, retrying 429/529/5xx."""
+        """Run ``make_call`` (one provider call) when allowed, retrying 429/529/5xx. ``output_tokens`` is
+        the call's max_tokens (what the API charges when it starts); what the reply did not use is given
+        back when it ends (:func:`settle`)."""
         attempt = 0
         while True:
             backoff = 0.0
-            async with self._semaphore, self._store.slot():
+            async with self._gate, self._store.slot():
                 await self._wait_for_start(input_tokens=input_tokens, output_tokens=output_tokens)
                 self.in_flight += 1
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                used_in = used_out = 0
                 try:
                     reply = await make_call()
+                    used_in = reply.usage.input_tokens + reply.usage.cache_write_tokens
+                    used_out = reply.usage.output_tokens
                 except RateLimited as exc:
                     error: ProviderError = exc
                     self.rate_limit_waits += 1
@@ -307,15 +492,42 @@ class Pacer:
                     backoff = backoff_delay(attempt + 1, self._rng)
                 else:
                     now = self._clock()
-                    await self._store.update(partial(observe_rate_limits, info=reply.rate_limits, now=now))
+                    state = await self._store.update(partial(observe_rate_limits, info=reply.rate_limits, now=now))
+                    if self.adaptive:
+                        self._gate.limit = adapted_in_flight(state.requests_limit)
                     return reply
                 finally:
                     self.in_flight -= 1
+                    now = self._clock()
+                    await self._store.update(
+                        partial(
+                            settle,
+                            now=now,
+                            input_reserved=input_tokens,
+                            input_used=used_in,
+                            output_reserved=output_tokens,
+                            output_used=used_out,
+                        )
+                    )
             attempt += 1
             if attempt >= self.max_attempts:
                 raise error
             if backoff > 0:
                 await self._sleep(backoff)  # outside the semaphore: a backing-off caller holds no slot
+
+
+def fit_to_limits(request: GenerationRequest, output_limit: int | None) -> GenerationRequest:
+    """``request`` with max_tokens at most ``output_limit`` (the account's output tokens per minute), or
+    :class:`RequestTooLarge` when even its expected output does not fit."""
+    if output_limit is None or request.max_output_tokens <= output_limit:
+        return request
+    if request.expected_output_tokens > output_limit:
+        raise RequestTooLarge(
+            f"{request.conversation_id} ({request.part}) needs about {request.expected_output_tokens:,} output "
+            f"tokens but the account allows {output_limit:,} per minute (anthropic-ratelimit-output-tokens-limit), "
+            "so the API would refuse it; nothing was sent. Use an account with a higher output limit"
+        )
+    return replace(request, max_output_tokens=output_limit)
 
 
 class PacedProvider:
@@ -326,13 +538,36 @@ class PacedProvider:
         self.pacer = pacer
         self.name = provider.name
         self.model = provider.model
+        self._prefixes_sent: set[str] = set()
 
-    async def generate(self, request: GenerationRequest) -> ProviderReply:
-        return await self.pacer.call(
-            lambda: self.provider.generate(request),
-            input_tokens=request.estimated_input_tokens,
-            output_tokens=request.expected_output_tokens,
+    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+        """Size the request to the account, then make the call when the pacer allows.
+
+        max_tokens is lowered to the account's output-token limit per minute when it is above it (a call
+        asking for more could never start); a request whose expected output or input does not fit that
+        limit raises :class:`RequestTooLarge` and is never sent. The static prefix counts against the input
+        budget only the first time this process sends it: after that it is read from the prompt cache,
+        which the input limit does not count.
+        """
+        state = self.pacer.state
+        sized = fit_to_limits(request, state.output_tokens_limit)
+        uncached = estimate_tokens(sized.conversation_part + sized.instruction_text)
+        if sized.static_prefix not in self._prefixes_sent:
+            uncached += estimate_tokens(sized.static_prefix)
+        limit_in = state.input_tokens_limit
+        if limit_in is not None and uncached > limit_in:
+            raise RequestTooLarge(
+                f"{sized.conversation_id} ({sized.part}): the prompt is about {uncached:,} input tokens but the "
+                f"account allows {limit_in:,} per minute (anthropic-ratelimit-input-tokens-limit); use fewer or "
+                "shorter examples in the template, or an account with a higher limit"
+            )
+        reply = await self.pacer.call(
+            lambda: self.provider.generate(sized, on_progress=on_progress),
+            input_tokens=uncached,
+            output_tokens=sized.max_output_tokens,
         )
+        self._prefixes_sent.add(sized.static_prefix)
+        return reply
 
     async def aclose(self) -> None:
         await self.provider.aclose()

@@ -90,5 +90,9 @@ class ProviderRateState(Base):
     input_tokens_reset: Mapped[datetime | None]
     output_tokens_remaining: Mapped[int | None]
     output_tokens_reset: Mapped[datetime | None]
+    # The account's limits per minute (migration 20261202171000_provider_rate_limits.sql).
+    requests_limit: Mapped[int | None]
+    input_tokens_limit: Mapped[int | None]
+    output_tokens_limit: Mapped[int | None]
     consecutive_overloads: Mapped[int] = mapped_column(server_default="0")
     updated_at: Mapped[datetime] = updated_at()

@@ -40,8 +40,11 @@ from training_data_studio.testing.fake_llm import (
     requested_conversation,
     requested_turn,
 )
+from training_data_studio.testing.rate_buckets import RateBuckets
 
 MODEL = "claude-sonnet-4-6"
+# A streamed reply arrives in deltas of this many characters of the tool input's JSON.
+STREAM_CHUNK_CHARS = 400
 INPUT_TOKENS_LIMIT = 2_000_000
 OUTPUT_TOKENS_LIMIT = 400_000
 
@@ -80,6 +83,8 @@ class FakeAnthropic(FakeLLMServer):
         self._cached_prefixes: set[str] = set()
         self._ids = itertools.count(1)
         self._id_lock = threading.Lock()
+        limits = self.config.token_limits
+        self.buckets = RateBuckets(limits, window_seconds=self.config.window_seconds) if limits is not None else None
 
     def _next_id(self) -> int:
         with self._id_lock:
@@ -103,22 +108,96 @@ class FakeAnthropic(FakeLLMServer):
 
     def _messages(self, body: Any) -> Response:
         self.enter_call(body)
+        params: dict[str, Any] = body if isinstance(body, dict) else {}
+        streamed: Response | None = None
         try:
             # Like the real API, a request over the limit is refused on arrival, before any work.
-            wait = self.window_retry_after()
+            if self.buckets is not None:
+                write, _, uncached = self._cache_usage(params, commit=False)
+                wait = self.buckets.admit(input_tokens=uncached + write, max_tokens=int(params.get("max_tokens", 0)))
+            else:
+                wait = self.window_retry_after()
             if wait is not None:
                 self.count_window_rejection()
                 return self._error(429, "rate_limit_error", "rate limit exceeded", retry_after=wait)
-            self.sleep_latency()
+            if self.config.output_tokens_per_second is None:
+                self.sleep_latency()
             outcome = self.next_outcome()
             if outcome in _ERRORS:
+                self._settle(params, 0)
                 status, kind, message = _ERRORS[outcome]
                 retry = self.config.retry_after_seconds if outcome == "rate_limited" else None
                 return self._error(status, kind, message, retry_after=retry)
-            message_body = self.message_for(body if isinstance(body, dict) else {}, outcome)
+            message_body = self.message_for(params, outcome)
+            output_tokens = int(message_body["usage"]["output_tokens"])
+            service = self._service_seconds(output_tokens)
+            if params.get("stream"):
+                streamed = self._stream(message_body, service)
+
+                def done() -> None:
+                    self._settle(params, output_tokens)
+                    self.leave_call()
+
+                streamed.on_done = done
+                return streamed
+            if service > 0:
+                time.sleep(service)
+            self._settle(params, output_tokens)
             return json_response(200, message_body, self.rate_limit_headers())
         finally:
-            self.leave_call()
+            if streamed is None:
+                self.leave_call()
+
+    def _service_seconds(self, output_tokens: int) -> float:
+        rate = self.config.output_tokens_per_second
+        return 0.0 if rate is None else output_tokens / rate
+
+    def _settle(self, params: dict[str, Any], output_tokens: int) -> None:
+        if self.buckets is not None:
+            self.buckets.settle(max_tokens=int(params.get("max_tokens", 0)), output_tokens=output_tokens)
+
+    def _stream(self, message: dict[str, Any], service_seconds: float) -> Response:
+        """The message as the server-sent events of a streaming call, spread over ``service_seconds``."""
+        block = message["content"][0]
+        text = json.dumps(block["input"])
+        pieces = [text[i : i + STREAM_CHUNK_CHARS] for i in range(0, len(text), STREAM_CHUNK_CHARS)] or [""]
+        usage = message["usage"]
+        start = {**message, "content": [], "stop_reason": None, "usage": {**usage, "output_tokens": 1}}
+        events: list[tuple[str, dict[str, Any]]] = [
+            ("message_start", {"type": "message_start", "message": start}),
+            (
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": {**block, "input": {}}},
+            ),
+        ]
+        events += [
+            (
+                "content_block_delta",
+                {"type": "content_block_delta", "index": 0, "delta": {"type": "input_json_delta", "partial_json": p}},
+            )
+            for p in pieces
+        ]
+        events += [
+            ("content_block_stop", {"type": "content_block_stop", "index": 0}),
+            (
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": {"stop_reason": message["stop_reason"], "stop_sequence": None},
+                    "usage": {"output_tokens": usage["output_tokens"]},
+                },
+            ),
+            ("message_stop", {"type": "message_stop"}),
+        ]
+        chunks = [f"event: {name}\ndata: {json.dumps(data)}\n\n".encode() for name, data in events]
+        return Response(
+            200,
+            b"",
+            self.rate_limit_headers(),
+            content_type="text/event-stream",
+            chunks=chunks,
+            chunk_delay=service_seconds / max(1, len(pieces)),
+        )
 
     def message_for(self, params: dict[str, Any], outcome: str) -> dict[str, Any]:
         """A Messages API reply to ``params`` for a content outcome."""
@@ -134,6 +213,10 @@ class FakeAnthropic(FakeLLMServer):
         tools = params.get("tools") or [{"name": "record_conversation"}]
         cache_write, cache_read, uncached = self._cache_usage(params)
         output_tokens = estimate_tokens(json.dumps(data))
+        max_tokens = params.get("max_tokens")
+        if self.config.token_limits is not None and isinstance(max_tokens, int) and output_tokens > max_tokens:
+            # Token-aware mode: a reply longer than max_tokens is cut off there, as the real API does.
+            outcome, output_tokens = "truncated", max_tokens
         number = self._next_id()
         return {
             "id": f"msg_fake_{number:06d}",
@@ -153,8 +236,8 @@ class FakeAnthropic(FakeLLMServer):
             },
         }
 
-    def _cache_usage(self, params: dict[str, Any]) -> tuple[int, int, int]:
-        """(cache write, cache read, uncached input) tokens for a request."""
+    def _cache_usage(self, params: dict[str, Any], *, commit: bool = True) -> tuple[int, int, int]:
+        """(cache write, cache read, uncached input) tokens for a request (``commit``: remember the prefix)."""
         system = params.get("system")
         blocks = system if isinstance(system, list) else [{"text": system or ""}]
         cached_text = "".join(block.get("text", "") for block in blocks if block.get("cache_control"))
@@ -168,22 +251,27 @@ class FakeAnthropic(FakeLLMServer):
         with self._id_lock:
             if key in self._cached_prefixes:
                 return 0, tokens, uncached
-            self._cached_prefixes.add(key)
+            if commit:
+                self._cached_prefixes.add(key)
         return tokens, 0, uncached
 
     def rate_limit_headers(self) -> dict[str, str]:
+        if self.buckets is not None:
+            return self.buckets.headers()
         limit, remaining, reset_seconds = self.window_state()
-        reset = _iso(datetime.now(UTC) + timedelta(seconds=max(1.0, reset_seconds)))
+        now = datetime.now(UTC)
+        reset = _iso(now + timedelta(seconds=max(1.0, reset_seconds)))
+        full = _iso(now)  # this mode limits requests only: its token buckets are always full
         return {
             "anthropic-ratelimit-requests-limit": str(limit),
             "anthropic-ratelimit-requests-remaining": str(remaining),
             "anthropic-ratelimit-requests-reset": reset,
             "anthropic-ratelimit-input-tokens-limit": str(INPUT_TOKENS_LIMIT),
             "anthropic-ratelimit-input-tokens-remaining": str(INPUT_TOKENS_LIMIT),
-            "anthropic-ratelimit-input-tokens-reset": reset,
+            "anthropic-ratelimit-input-tokens-reset": full,
             "anthropic-ratelimit-output-tokens-limit": str(OUTPUT_TOKENS_LIMIT),
             "anthropic-ratelimit-output-tokens-remaining": str(OUTPUT_TOKENS_LIMIT),
-            "anthropic-ratelimit-output-tokens-reset": reset,
+            "anthropic-ratelimit-output-tokens-reset": full,
         }
 
     def _error(self, status: int, kind: str, message: str, *, retry_after: float | None = None) -> Response:

@@ -24,7 +24,7 @@ import re
 import threading
 import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from training_data_studio.generation.prompts import REQUIRED_ID_LINE, REQUIRED_TURN_LINE, REQUIRED_TURNS_LINE
+from training_data_studio.testing.rate_buckets import Limits
 
 SAMPLES_DIR = Path(__file__).resolve().parents[3] / "data" / "samples"
 OUTCOMES = ("ok", "invalid", "truncated", "dangling_escape", "rate_limited", "overloaded", "server_error")
@@ -158,6 +159,11 @@ class FakeConfig:
     share_dangling_escape: float = 0.0
     script: list[str] = field(default_factory=list)
     seed: int = 0
+    # Token-aware mode (fake_anthropic): request, input-token and output-token buckets refilled over
+    # window_seconds (rate_buckets.Limits), and a service time of output tokens / output_tokens_per_second
+    # instead of latency_seconds.
+    token_limits: Limits | None = None
+    output_tokens_per_second: float | None = None
 
 
 @dataclass
@@ -174,10 +180,16 @@ class Counters:
 
 @dataclass
 class Response:
+    """A reply; with ``chunks`` (server-sent events) the body is sent piece by piece, ``chunk_delay`` apart,
+    and the connection closed after the last (no content-length), as a streaming API does."""
+
     status: int
     body: bytes
     headers: dict[str, str] = field(default_factory=dict)
     content_type: str = "application/json"
+    chunks: list[bytes] | None = None
+    chunk_delay: float = 0.0
+    on_done: Callable[[], None] | None = None  # called once the whole body was sent (or the client left)
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -263,13 +275,29 @@ class FakeLLMServer:
                 body = None
         path = handler.path.split("?", 1)[0]
         response = self.handle(method, path, body, dict(handler.headers.items()))
+        try:
+            self._send(handler, response)
+        finally:
+            if response.on_done is not None:
+                response.on_done()
+
+    def _send(self, handler: BaseHTTPRequestHandler, response: Response) -> None:
         handler.send_response(response.status)
         handler.send_header("content-type", response.content_type)
-        handler.send_header("content-length", str(len(response.body)))
+        if response.chunks is None:
+            handler.send_header("content-length", str(len(response.body)))
         for name, value in response.headers.items():
             handler.send_header(name, value)
         handler.end_headers()
-        handler.wfile.write(response.body)
+        if response.chunks is None:
+            handler.wfile.write(response.body)
+            return
+        for index, chunk in enumerate(response.chunks):
+            if index and response.chunk_delay > 0:
+                time.sleep(response.chunk_delay)
+            handler.wfile.write(chunk)
+            handler.wfile.flush()
+        handler.close_connection = True
 
     def handle(self, method: str, path: str, body: Any, headers: dict[str, str]) -> Response:
         raise NotImplementedError

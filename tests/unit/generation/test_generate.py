@@ -20,6 +20,7 @@ from training_data_studio.llm.anthropic_provider import AnthropicProvider
 from training_data_studio.llm.base import (
     GenerationRequest,
     Overloaded,
+    Progress,
     ProviderError,
     ProviderReply,
     Usage,
@@ -39,7 +40,7 @@ class ScriptedProvider:
         self.answers = answers
         self.requests: list[GenerationRequest] = []
 
-    async def generate(self, request: GenerationRequest) -> ProviderReply:
+    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
         self.requests.append(request)
         answer = self.answers.pop(0)
         if isinstance(answer, ProviderError):

@@ -183,6 +183,9 @@ def test_state_round_trips_through_a_row() -> None:
         "input_tokens_reset",
         "output_tokens_remaining",
         "output_tokens_reset",
+        "requests_limit",
+        "input_tokens_limit",
+        "output_tokens_limit",
         "updated_at",
     }
     assert PacingState.from_row(row) == state
