@@ -92,8 +92,29 @@ def bench_training_file(
 def bench_generate(
     write_docs: Annotated[bool, typer.Option("--write-docs", help="Append the results to docs/benchmarks.md.")] = False,
     with_overload: Annotated[bool, typer.Option(help="Also run with 10% of calls answered 529.")] = True,
+    token_aware: Annotated[
+        bool,
+        typer.Option(
+            "--token-aware",
+            help="Instead: a low and a high tier account (request, input- and output-token buckets), before and "
+            "after, scaled in time.",
+        ),
+    ] = False,
+    conversations: Annotated[int, typer.Option(min=1, max=90, help="Conversations per token-aware run.")] = 40,
+    scale: Annotated[float, typer.Option(min=1, max=1000, help="Token-aware time scale (limits and speed x).")] = 60,
 ) -> None:
-    """Process-all of 90 conversations against the rate-limited fake: two workers, real database writes."""
+    """Process-all of 90 conversations against the rate-limited fake: two workers, real database writes
+    (or, with --token-aware, generation against an account's three budgets)."""
+    if token_aware:
+        from ..bench import token_bench
+
+        token_result = token_bench.run_token_bench(
+            console, conversations=conversations, scale=scale, shapes=("before", "after")
+        )
+        console.print(token_result.describe())
+        if write_docs:
+            token_bench.append_to_docs(token_result)
+        return
     from ..bench.generate_bench import append_to_docs, run_generate_bench
 
     with clear_errors():

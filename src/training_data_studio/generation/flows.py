@@ -40,7 +40,7 @@ from ..models import (
 )
 from ..models.enums import ConversationStatus, ItemStatus, JobStatus
 from ..plan.service import PlanRow
-from ..quality.measure import measure_document
+from ..quality.generated import generated_measure
 from . import service
 from .generate import Attempt, GenerationFailed, GenerationOutcome, InvalidOutput, generate_conversation
 from .notify import send_completion_email
@@ -339,6 +339,11 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
         )
 
 
+# The generator's warnings that no quality check measures: shown in review as warnings of the conversation.
+# (A partial breakdown and an unusual reply length are measured by quality's own checks.)
+UNMEASURED_WARNINGS = frozenset({"score_clamped", "history_summarised"})
+
+
 def _attempt_rows(prepared: Prepared, attempts: list[Attempt], *, accepted: bool) -> list[GenerationAttempt]:
     rows = []
     for attempt in attempts:
@@ -438,7 +443,10 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
             user=job.created_by,
             status=ConversationStatus.GENERATED,
             generation_method=runtime.provider.name,
-            measure=measure_document,
+            measure=generated_measure(
+                example_texts=prepared.prompt.example_texts,
+                warnings=[w.as_dict() for w in outcome.warnings if w.code in UNMEASURED_WARNINGS],
+            ),
             plan_row=conversation,
             extra={
                 "generation_model": outcome.model,

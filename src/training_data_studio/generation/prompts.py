@@ -106,6 +106,8 @@ class BuiltPrompt:
     turn_count_target: int
     template_id: str
     example_ids: list[str] = field(default_factory=list)
+    # The client messages and replies of the example turns shown (what "copies its example" compares).
+    example_texts: tuple[str, ...] = ()
 
     @property
     def max_output_tokens(self) -> int:
@@ -468,7 +470,20 @@ def build_prompt(
         turn_count_target=plan_row.turn_count_target,
         template_id=spec.template_id,
         example_ids=[str(_pairs_of(example)[0].get("conversation_id")) for example in chosen],
+        example_texts=shown_texts(chosen),
     )
+
+
+def shown_texts(examples: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """Every client message and reply of the example turns a prompt shows."""
+    texts: list[str] = []
+    for example in examples:
+        for pair in trim_example(example)["training_pairs"]:
+            for key in ("current_user_input", "target_response"):
+                value = pair.get(key)
+                if isinstance(value, str):
+                    texts.append(value)
+    return tuple(texts)
 
 
 @dataclass(frozen=True, slots=True)

@@ -428,6 +428,10 @@ class Pacer:
     def state(self, value: PacingState) -> None:
         self._store.replace(value)
 
+    async def current_state(self) -> PacingState:
+        """The state, read without blocking the event loop (the Postgres store reads it in a thread)."""
+        return await self._store.update(lambda state: state)
+
     @property
     def max_in_flight(self) -> int:
         return self._gate.limit
@@ -469,6 +473,12 @@ class Pacer:
         while True:
             backoff = 0.0
             async with self._gate, self._store.slot():
+                limit = (await self.current_state()).output_tokens_limit
+                if limit is not None and output_tokens > limit:  # learnt from a 429's headers, say
+                    raise RequestTooLarge(
+                        f"the call asks for {output_tokens:,} output tokens but the account allows {limit:,} per "
+                        "minute (anthropic-ratelimit-output-tokens-limit); it can never start"
+                    )
                 await self._wait_for_start(input_tokens=input_tokens, output_tokens=output_tokens)
                 self.in_flight += 1
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
@@ -549,7 +559,7 @@ class PacedProvider:
         budget only the first time this process sends it: after that it is read from the prompt cache,
         which the input limit does not count.
         """
-        state = self.pacer.state
+        state = await self.pacer.current_state()
         sized = fit_to_limits(request, state.output_tokens_limit)
         uncached = estimate_tokens(sized.conversation_part + sized.instruction_text)
         if sized.static_prefix not in self._prefixes_sent:

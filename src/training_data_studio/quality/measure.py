@@ -5,15 +5,19 @@ from __future__ import annotations
 
 from ..conversations.document import ConversationDoc
 from ..conversations.store import Measured
-from .checks import evaluate
-from .metrics import compute_metrics
+from .checks import QualityEvaluation, evaluate
+from .metrics import ConversationMetrics, compute_metrics
 
 
 def measure_document(doc: ConversationDoc, *, tier: str, status: str, is_seed: bool) -> Measured:
     """The :class:`~training_data_studio.conversations.store.Measure` that import and generation pass to
     ``save_conversation``."""
     metrics = compute_metrics(doc.pairs)
-    evaluation = evaluate(doc.pairs, tier=tier, status=status, is_seed=is_seed, metrics=metrics)
+    return measured(metrics, evaluate(doc.pairs, tier=tier, status=status, is_seed=is_seed, metrics=metrics))
+
+
+def measured(metrics: ConversationMetrics, evaluation: QualityEvaluation) -> Measured:
+    """The conversation columns and the quality_metrics row of an evaluation."""
     return Measured(
         conversation_columns={
             "turn_count": metrics.total_turns,

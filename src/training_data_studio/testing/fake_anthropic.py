@@ -119,6 +119,8 @@ class FakeAnthropic(FakeLLMServer):
                 wait = self.window_retry_after()
             if wait is not None:
                 self.count_window_rejection()
+                if math.isinf(wait):  # more than the limit itself: no wait makes it fit
+                    return self._error(429, "rate_limit_error", "This request would exceed your rate limit.")
                 return self._error(429, "rate_limit_error", "rate limit exceeded", retry_after=wait)
             if self.config.output_tokens_per_second is None:
                 self.sleep_latency()
