@@ -34,6 +34,7 @@ from ..llm.anthropic_provider import AnthropicProvider
 from ..llm.base import Provider, ProviderError, RequestTooLarge, Usage
 from ..llm.pacing import PacedProvider, Pacer
 from ..llm.pricing import cost_cents
+from ..local_generation import DEFAULT_GENERATE_CONCURRENCY
 from ..plan.service import SAMPLES_DIR, PlanRow, read_plan, read_templates
 from ..testing.fake_anthropic import MODEL, FakeAnthropic
 from ..testing.fake_llm import FakeConfig
@@ -41,7 +42,7 @@ from ..testing.rate_buckets import HIGH_TIER, LOW_TIER, Limits
 from .common import append_section, machine_line
 
 OUTPUT_TOKENS_PER_SECOND = 60  # a real account's order of magnitude for Sonnet output
-IN_FLIGHT = 32  # conversations at once, as `tds generate` (cli/generate.py DEFAULT_GENERATE_CONCURRENCY)
+IN_FLIGHT = DEFAULT_GENERATE_CONCURRENCY  # conversations at once, as `tds generate` works on them
 TIERS = {"low": LOW_TIER, "high": HIGH_TIER}
 
 
@@ -69,9 +70,10 @@ class TokenRun:
         return 0.0 if not self.generated else self.generated / (self.wall_seconds * self.scale) * 3600
 
 
-def _bound(limits: Limits, calls: int, input_tokens: int, output_tokens: int, serial_seconds: float) -> float:
-    """Seconds (scaled) the job cannot beat: what the buckets allow beyond their first full minute."""
-    minutes = max(
+def _bound(limits: Limits, window: float, calls: int, input_tokens: int, output_tokens: int, serial: float) -> float:
+    """Seconds (scaled) the job cannot beat: what the buckets allow beyond their first full window, and no
+    less than one conversation's own calls one after another (``serial``)."""
+    windows = max(
         (need - limit) / limit
         for need, limit in (
             (calls, limits.requests_per_minute),
@@ -79,7 +81,7 @@ def _bound(limits: Limits, calls: int, input_tokens: int, output_tokens: int, se
             (output_tokens, limits.output_tokens_per_minute),
         )
     )
-    return max(0.0, minutes * 60) + serial_seconds
+    return max(windows * window, serial)
 
 
 def _steady_per_hour(limits: Limits, n: int, calls: int, input_tokens: int, output_tokens: int) -> float:
@@ -109,18 +111,20 @@ async def _one(provider: Provider, shape: str, row: PlanRow, prompt: BuiltPrompt
 
 
 async def _run(tier: str, shape: str, conversations: int, scale: float) -> TokenRun:
-    real = TIERS[tier]
-    scaled = Limits(
-        int(real.requests_per_minute * scale),
-        int(real.input_tokens_per_minute * scale),
-        int(real.output_tokens_per_minute * scale),
+    limits = TIERS[tier]
+    window = 60.0 / scale  # the account's limits per minute, refilled over a scaled minute
+    config = FakeConfig(
+        token_limits=limits,
+        window_seconds=window,
+        output_tokens_per_second=OUTPUT_TOKENS_PER_SECOND * scale,
+        seed=7,
     )
-    config = FakeConfig(token_limits=scaled, output_tokens_per_second=OUTPUT_TOKENS_PER_SECOND * scale, seed=7)
     work = _prompts(conversations)
     done: list[tuple[Usage, int]] = []
     refused = failed = 0
     with FakeAnthropic(config) as fake:
-        provider = PacedProvider(AnthropicProvider(api_key="bench-key", model=MODEL, base_url=fake.url), Pacer(None))
+        pacer = Pacer(None, window_seconds=window)
+        provider = PacedProvider(AnthropicProvider(api_key="bench-key", model=MODEL, base_url=fake.url), pacer)
         gate = asyncio.Semaphore(IN_FLIGHT)
 
         async def one(row: PlanRow, prompt: BuiltPrompt) -> None:
@@ -148,7 +152,10 @@ async def _run(tier: str, shape: str, conversations: int, scale: float) -> Token
     calls = sum(c for _, c in done)
     cost = sum((cost_cents(MODEL, u).cents for u, _ in done), Decimal(0))
     n = len(done)
-    serial = (usage_out / n) / (OUTPUT_TOKENS_PER_SECOND * scale) if n else 0.0
+    # One conversation's calls run one after another: its output at the fake's speed, and, with more
+    # conversations than run at once, every conversation's output shared among IN_FLIGHT of them.
+    speed = OUTPUT_TOKENS_PER_SECOND * scale
+    serial = max(usage_out / n / speed, usage_out / min(n, IN_FLIGHT) / speed) if n else 0.0
     return TokenRun(
         tier=tier,
         shape=shape,
@@ -163,8 +170,8 @@ async def _run(tier: str, shape: str, conversations: int, scale: float) -> Token
         input_tokens=usage_in,
         output_tokens=usage_out,
         cost_cents=cost,
-        bound_seconds=_bound(scaled, calls, usage_in, usage_out, serial) if n else 0.0,
-        steady_per_hour=_steady_per_hour(real, n, calls, usage_in, usage_out) if n else 0.0,
+        bound_seconds=_bound(limits, window, calls, usage_in, usage_out, serial) if n else 0.0,
+        steady_per_hour=_steady_per_hour(limits, n, calls, usage_in, usage_out) if n else 0.0,
     )
 
 
@@ -177,8 +184,9 @@ class TokenBenchResult:
             f"- Machine: {machine_line()}",
             f"- Fake: token-aware mode (requests, input and output token buckets; max_tokens taken up front, the "
             f"unused part given back; {OUTPUT_TOKENS_PER_SECOND} output tokens/s per call, streamed), model {MODEL}; "
-            "our three sample seeds as the model's content; limits and speed scaled by the factor shown, "
-            "rates below converted back to real time",
+            "our three sample seeds as the model's content; time scaled by the factor shown (the limits refill "
+            "over 60 s / scale, output runs scale times faster, retry-after in milliseconds); rates below are "
+            f"converted back to real time; {IN_FLIGHT} conversations at once, as `tds generate`",
             f"- Low tier {LOW_TIER.requests_per_minute} RPM / {LOW_TIER.input_tokens_per_minute:,} ITPM / "
             f"{LOW_TIER.output_tokens_per_minute:,} OTPM; high tier {HIGH_TIER.requests_per_minute:,} RPM / "
             f"{HIGH_TIER.input_tokens_per_minute:,} ITPM / {HIGH_TIER.output_tokens_per_minute:,} OTPM",

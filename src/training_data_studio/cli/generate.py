@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from ..core.config import get_settings
+from ..local_generation import DEFAULT_GENERATE_CONCURRENCY
 
 if TYPE_CHECKING:
     pass
@@ -21,11 +22,6 @@ from .common import (
     migrate_database,
     plural,
 )
-
-# Conversations `tds generate` works on at once. Each writes its turns one call at a time, so this bounds the
-# calls in flight; it is generous because the pacer, not this number, holds calls to what the account's
-# request and token budgets allow (a low-tier account runs two or three at once, a high tier many more).
-DEFAULT_GENERATE_CONCURRENCY = 32
 
 
 @app.command()

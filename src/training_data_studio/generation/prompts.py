@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -529,3 +530,25 @@ def estimate(prompt: BuiltPrompt, model: str, *, median_seconds: float | None = 
         unpriced=price_for(model) is None,
         seconds=median_seconds if median_seconds is not None else DEFAULT_SECONDS_PER_CONVERSATION,
     )
+
+
+# Text a filled template must never show: a value compared with a number ("If 4 is 3, ..."), a placeholder
+# left unfilled, an empty value ("None", "()", ", ,"), or a word doubled by a value that repeats its frame.
+ARTEFACTS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("a number compared with a number", re.compile(r"\b\d+(?:\.\d+)? (?:is|equals|==) \d+(?:\.\d+)?\b")),
+    ("'if it is <number>' about a value already filled in", re.compile(r"\bif it is \d+\b", re.IGNORECASE)),
+    ("an unfilled placeholder", re.compile(r"\{\{|\}\}")),
+    ("an empty value", re.compile(r"\b(?:None|null|nan)\b|\(\s*\)|,\s*,")),
+    ("a doubled word", re.compile(r"\b(\w{3,}) \1\b", re.IGNORECASE)),
+)
+
+
+def prompt_artefacts(text: str) -> list[str]:
+    """What in a rendered prompt reads as template machinery rather than a sentence a model can follow:
+    ``"<kind>: <the text around it>"`` for each place (empty when it reads cleanly)."""
+    found = []
+    for kind, pattern in ARTEFACTS:
+        for match in pattern.finditer(text):
+            start, end = max(0, match.start() - 30), min(len(text), match.end() + 30)
+            found.append(f"{kind}: …{text[start:end]}…")
+    return found

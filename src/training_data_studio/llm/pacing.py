@@ -147,41 +147,50 @@ def _known(remaining: int | None, reset: datetime | None, now: datetime) -> int 
     return remaining
 
 
-def bucket_level(limit: int, reset: datetime | None, now: datetime) -> float:
+def bucket_level(limit: int, reset: datetime | None, now: datetime, window: float = REFILL_WINDOW_SECONDS) -> float:
     """Tokens in a bucket of ``limit`` per minute that is full again at ``reset``."""
     if reset is None or reset <= now:
         return float(limit)
-    return max(0.0, limit - (reset - now).total_seconds() * limit / REFILL_WINDOW_SECONDS)
+    return max(0.0, limit - (reset - now).total_seconds() * limit / window)
 
 
-def _bucket_start(limit: int, reset: datetime | None, now: datetime, needed: int) -> datetime:
-    missing = needed - bucket_level(limit, reset, now)
+def _bucket_start(limit: int, reset: datetime | None, now: datetime, needed: int, window: float) -> datetime:
+    missing = needed - bucket_level(limit, reset, now, window)
     if missing <= 0:
         return now
-    return now + timedelta(seconds=missing * REFILL_WINDOW_SECONDS / limit)
+    return now + timedelta(seconds=missing * window / limit)
 
 
-def _bucket_take(limit: int, reset: datetime | None, now: datetime, amount: float) -> tuple[int, datetime]:
+def _bucket_take(
+    limit: int, reset: datetime | None, now: datetime, amount: float, window: float
+) -> tuple[int, datetime]:
     """(remaining, reset) after taking ``amount`` (negative: giving it back) from the bucket."""
     full_at = reset if reset is not None and reset > now else now
-    full_at = max(now, full_at + timedelta(seconds=amount * REFILL_WINDOW_SECONDS / limit))
-    return int(bucket_level(limit, full_at, now)), full_at
+    full_at = max(now, full_at + timedelta(seconds=amount * window / limit))
+    return int(bucket_level(limit, full_at, now, window)), full_at
 
 
 def _token_start(
-    limit: int | None, remaining: int | None, reset: datetime | None, now: datetime, needed: int
+    limit: int | None, remaining: int | None, reset: datetime | None, now: datetime, needed: int, window: float
 ) -> datetime:
     if needed <= 0:
         return now
     if limit is not None:
-        return _bucket_start(limit, reset, now, needed)
+        return _bucket_start(limit, reset, now, needed, window)
     known = _known(remaining, reset, now)
     if known is not None and known < needed and reset is not None:
         return reset
     return now
 
 
-def next_start(state: PacingState, now: datetime, *, input_tokens: int = 0, output_tokens: int = 0) -> datetime:
+def next_start(
+    state: PacingState,
+    now: datetime,
+    *,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    window: float = REFILL_WINDOW_SECONDS,
+) -> datetime:
     """The earliest time a call that needs these tokens may start (``now`` if it may start now)."""
     start = now
     if state.blocked_until is not None and state.blocked_until > start:
@@ -192,34 +201,46 @@ def next_start(state: PacingState, now: datetime, *, input_tokens: int = 0, outp
     start = max(
         start,
         _token_start(
-            state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset, now, input_tokens
+            state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset, now, input_tokens, window
         ),
     )
     return max(
         start,
         _token_start(
-            state.output_tokens_limit, state.output_tokens_remaining, state.output_tokens_reset, now, output_tokens
+            state.output_tokens_limit,
+            state.output_tokens_remaining,
+            state.output_tokens_reset,
+            now,
+            output_tokens,
+            window,
         ),
     )
 
 
 def _spend_tokens(
-    limit: int | None, remaining: int | None, reset: datetime | None, now: datetime, amount: float
+    limit: int | None, remaining: int | None, reset: datetime | None, now: datetime, amount: float, window: float
 ) -> tuple[int | None, datetime | None]:
     if limit is not None:
-        return _bucket_take(limit, reset, now, amount)
+        return _bucket_take(limit, reset, now, amount, window)
     known = _known(remaining, reset, now)
     return (None if known is None else max(0, int(known - amount))), reset
 
 
-def reserve(state: PacingState, now: datetime, *, input_tokens: int = 0, output_tokens: int = 0) -> PacingState:
+def reserve(
+    state: PacingState,
+    now: datetime,
+    *,
+    input_tokens: int = 0,
+    output_tokens: int = 0,
+    window: float = REFILL_WINDOW_SECONDS,
+) -> PacingState:
     """Spend one request and the tokens from the known budgets as a call starts."""
     known = _known(state.requests_remaining, state.requests_reset, now)
     tokens_in, reset_in = _spend_tokens(
-        state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset, now, input_tokens
+        state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset, now, input_tokens, window
     )
     tokens_out, reset_out = _spend_tokens(
-        state.output_tokens_limit, state.output_tokens_remaining, state.output_tokens_reset, now, output_tokens
+        state.output_tokens_limit, state.output_tokens_remaining, state.output_tokens_reset, now, output_tokens, window
     )
     return replace(
         state,
@@ -233,19 +254,26 @@ def reserve(state: PacingState, now: datetime, *, input_tokens: int = 0, output_
 
 
 def settle(
-    state: PacingState, now: datetime, *, input_reserved: int, input_used: int, output_reserved: int, output_used: int
+    state: PacingState,
+    now: datetime,
+    *,
+    input_reserved: int,
+    input_used: int,
+    output_reserved: int,
+    output_used: int,
+    window: float = REFILL_WINDOW_SECONDS,
 ) -> PacingState:
     """A call ended: give back the reserved tokens it did not use (all of them when it was refused), as the
     API does; only buckets with a known limit are settled (elsewhere the next headers tell)."""
     updated = state
     if state.output_tokens_limit is not None:
         remaining, reset = _bucket_take(
-            state.output_tokens_limit, state.output_tokens_reset, now, output_used - output_reserved
+            state.output_tokens_limit, state.output_tokens_reset, now, output_used - output_reserved, window
         )
         updated = replace(updated, output_tokens_remaining=remaining, output_tokens_reset=reset)
     if state.input_tokens_limit is not None:
         remaining, reset = _bucket_take(
-            state.input_tokens_limit, state.input_tokens_reset, now, input_used - input_reserved
+            state.input_tokens_limit, state.input_tokens_reset, now, input_used - input_reserved, window
         )
         updated = replace(updated, input_tokens_remaining=remaining, input_tokens_reset=reset)
     return replace(updated, updated_at=now)
@@ -259,7 +287,9 @@ def _later(current: datetime | None, candidate: datetime | None) -> datetime | N
     return max(current, candidate)
 
 
-def observe_rate_limits(state: PacingState, info: RateLimitInfo, now: datetime) -> PacingState:
+def observe_rate_limits(
+    state: PacingState, info: RateLimitInfo, now: datetime, window: float = REFILL_WINDOW_SECONDS
+) -> PacingState:
     """Adopt what a reply's headers reported; fields it did not report keep their current value."""
 
     def pick(reported: Any, current: Any) -> Any:
@@ -278,6 +308,7 @@ def observe_rate_limits(state: PacingState, info: RateLimitInfo, now: datetime) 
         info.input_tokens_remaining,
         info.input_tokens_reset,
         now,
+        window,
     )
     output_remaining, output_reset = _observe_bucket(
         output_limit,
@@ -287,6 +318,7 @@ def observe_rate_limits(state: PacingState, info: RateLimitInfo, now: datetime) 
         info.output_tokens_remaining,
         info.output_tokens_reset,
         now,
+        window,
     )
     return PacingState(
         blocked_until=blocked,
@@ -311,6 +343,7 @@ def _observe_bucket(
     reported_remaining: int | None,
     reported_reset: datetime | None,
     now: datetime,
+    window: float,
 ) -> tuple[int | None, datetime | None]:
     """A token budget after a reply's headers: a bucket already tracked takes the headers only when they
     say less is left (someone else spent it); otherwise, or for the first headers, they are taken as sent."""
@@ -319,15 +352,20 @@ def _observe_bucket(
     if limit is None or known_limit is None or reported_reset is None:
         return (reported_remaining if reported_remaining is not None else remaining), (reported_reset or reset)
     if reset is None or reported_reset > reset:
-        return int(bucket_level(limit, reported_reset, now)), reported_reset
+        return int(bucket_level(limit, reported_reset, now, window)), reported_reset
     return remaining, reset
 
 
 def observe_rate_limited(
-    state: PacingState, error: RateLimited, now: datetime, *, fallback_seconds: float
+    state: PacingState,
+    error: RateLimited,
+    now: datetime,
+    *,
+    fallback_seconds: float,
+    window: float = REFILL_WINDOW_SECONDS,
 ) -> PacingState:
     """A 429: block every caller until ``retry-after`` (or ``fallback_seconds`` when it was not sent)."""
-    updated = observe_rate_limits(state, error.rate_limits, now)
+    updated = observe_rate_limits(state, error.rate_limits, now, window)
     wait = error.retry_after if error.retry_after is not None else fallback_seconds
     return replace(updated, blocked_until=_later(updated.blocked_until, now + timedelta(seconds=wait)))
 
@@ -339,14 +377,20 @@ def backoff_delay(attempt: int, rng: random.Random) -> float:
 
 
 def _take_if_allowed(
-    state: PacingState, *, now: datetime, starts: list[datetime], input_tokens: int, output_tokens: int
+    state: PacingState,
+    *,
+    now: datetime,
+    starts: list[datetime],
+    input_tokens: int,
+    output_tokens: int,
+    window: float = REFILL_WINDOW_SECONDS,
 ) -> PacingState:
     """Reserve the budget for a call if it may start now; note when it may start either way."""
-    start = next_start(state, now, input_tokens=input_tokens, output_tokens=output_tokens)
+    start = next_start(state, now, input_tokens=input_tokens, output_tokens=output_tokens, window=window)
     starts.append(start)
     if start > now:
         return state
-    return reserve(state, now, input_tokens=input_tokens, output_tokens=output_tokens)
+    return reserve(state, now, input_tokens=input_tokens, output_tokens=output_tokens, window=window)
 
 
 class PacingStore(Protocol):
@@ -405,12 +449,15 @@ class Pacer:
         clock: Callable[[], datetime] = _utcnow,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
+        window_seconds: float = REFILL_WINDOW_SECONDS,
     ) -> None:
         if max_in_flight is not None and max_in_flight < 1:
             raise ValueError("max_in_flight must be at least 1")
         self._store: PacingStore = store or MemoryPacingStore(state)
         # None: adapt to the account (adapted_in_flight), starting from the default.
         self.adaptive = max_in_flight is None
+        # The period the token limits are per: a minute on the real API, shorter in a time-scaled benchmark.
+        self.window_seconds = window_seconds
         self._gate = Gate(max_in_flight or DEFAULT_MAX_CALLS_IN_FLIGHT)
         self.max_attempts = max_attempts
         self.in_flight = 0
@@ -448,7 +495,12 @@ class Pacer:
             starts: list[datetime] = []
             await self._store.update(
                 partial(
-                    _take_if_allowed, now=now, starts=starts, input_tokens=input_tokens, output_tokens=output_tokens
+                    _take_if_allowed,
+                    now=now,
+                    starts=starts,
+                    input_tokens=input_tokens,
+                    output_tokens=output_tokens,
+                    window=self.window_seconds,
                 )
             )
             if starts[-1] <= now:
@@ -493,7 +545,13 @@ class Pacer:
                     fallback = backoff_delay(self.rate_limit_waits, self._rng)
                     now = self._clock()
                     await self._store.update(
-                        partial(observe_rate_limited, error=exc, now=now, fallback_seconds=fallback)
+                        partial(
+                            observe_rate_limited,
+                            error=exc,
+                            now=now,
+                            fallback_seconds=fallback,
+                            window=self.window_seconds,
+                        )
                     )
                     if self.rate_limit_waits <= MAX_RATE_LIMIT_WAITS:
                         continue  # waiting out a 429 is pacing, not a failed attempt
@@ -502,7 +560,9 @@ class Pacer:
                     backoff = backoff_delay(attempt + 1, self._rng)
                 else:
                     now = self._clock()
-                    state = await self._store.update(partial(observe_rate_limits, info=reply.rate_limits, now=now))
+                    state = await self._store.update(
+                        partial(observe_rate_limits, info=reply.rate_limits, now=now, window=self.window_seconds)
+                    )
                     if self.adaptive:
                         self._gate.limit = adapted_in_flight(state.requests_limit)
                     return reply
@@ -517,6 +577,7 @@ class Pacer:
                             input_used=used_in,
                             output_reserved=output_tokens,
                             output_used=used_out,
+                            window=self.window_seconds,
                         )
                     )
             attempt += 1

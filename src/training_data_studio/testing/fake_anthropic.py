@@ -136,10 +136,20 @@ class FakeAnthropic(FakeLLMServer):
             if params.get("stream"):
                 streamed = self._stream(message_body, service)
 
+                # Like the API, the unused part of max_tokens is given back as the call ends, before the
+                # client has the last event (and so before it can start another call on that budget).
+                settled: list[bool] = []
+
+                def settle_once() -> None:
+                    if not settled:
+                        settled.append(True)
+                        self._settle(params, output_tokens)
+
                 def done() -> None:
-                    self._settle(params, output_tokens)
+                    settle_once()
                     self.leave_call()
 
+                streamed.before_last_chunk = settle_once
                 streamed.on_done = done
                 return streamed
             if service > 0:
@@ -280,6 +290,9 @@ class FakeAnthropic(FakeLLMServer):
         headers = self.rate_limit_headers()
         if retry_after is not None:
             headers["retry-after"] = str(max(1, math.ceil(retry_after)))
+            if self.buckets is not None and self.config.window_seconds < 60:
+                # A time-scaled run: whole seconds would be whole scaled minutes.
+                headers["retry-after-ms"] = str(math.ceil(retry_after * 1000))
         return json_response(status, {"type": "error", "error": {"type": kind, "message": message}}, headers)
 
     # -- batches -----------------------------------------------------------------------------------

@@ -190,6 +190,7 @@ class Response:
     chunks: list[bytes] | None = None
     chunk_delay: float = 0.0
     on_done: Callable[[], None] | None = None  # called once the whole body was sent (or the client left)
+    before_last_chunk: Callable[[], None] | None = None  # called just before the last chunk is sent
 
 
 def json_response(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
@@ -295,6 +296,8 @@ class FakeLLMServer:
         for index, chunk in enumerate(response.chunks):
             if index and response.chunk_delay > 0:
                 time.sleep(response.chunk_delay)
+            if index == len(response.chunks) - 1 and response.before_last_chunk is not None:
+                response.before_last_chunk()
             handler.wfile.write(chunk)
             handler.wfile.flush()
         handler.close_connection = True

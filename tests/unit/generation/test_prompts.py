@@ -19,10 +19,13 @@ from training_data_studio.generation.prompts import (
     BuiltPrompt,
     ExampleCandidate,
     PromptError,
+    PromptTemplate,
     build_prompt,
     estimate,
     max_output_tokens_for,
     pick_examples,
+    prompt_artefacts,
+    template_guidance,
     template_variables,
     trim_example,
 )
@@ -233,3 +236,39 @@ def test_estimate_for_an_unpriced_model(prompt: BuiltPrompt) -> None:
     result = estimate(prompt, "llama3.1:8b")
     assert result.unpriced
     assert result.cost_low_cents == result.cost_high_cents == Decimal(0)
+
+
+def test_every_shipped_template_renders_as_sentences_a_model_can_follow(
+    templates: dict[str, dict[str, Any]], plan_rows: list[PlanRow], examples: list[dict[str, Any]]
+) -> None:
+    """The dry-run text of every planned conversation (each template, every turn count it is used with):
+    no "If 4 is 3", no unfilled placeholder, no empty value, no doubled word."""
+    checked: set[str] = set()
+    problems: list[str] = []
+    for row in plan_rows:
+        if row.is_seed_example:
+            continue
+        prompt = build_prompt(templates[row.template_key], row, examples[:2])
+        checked.add(row.template_key)
+        for turn in range(1, row.turn_count_target + 1):
+            # The template's own text as the model reads it (the fixed rules and the examples are JSON-heavy
+            # and not written from the template)
+            guidance = template_guidance(PromptTemplate.model_validate(templates[row.template_key]))
+            text = guidance + "\n" + prompt.turn_request(turn, []).conversation_part
+            problems += [f"#{row.conversation_number}: {artefact}" for artefact in prompt_artefacts(text)]
+    assert checked == set(templates)
+    assert problems == []
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "If 4 is 3, fold the follow-up questions into the middle turn.",
+        "Fold them in; if it is 5, add one.",
+        "Client: {{persona_name}} again.",
+        "Opens feeling None (intensity about 0.8).",
+        "the the consultant",
+    ],
+)
+def test_template_artefacts_are_found(text: str) -> None:
+    assert prompt_artefacts(text)
