@@ -27,6 +27,7 @@ from training_data_studio.local_generation import PAUSE_REASON, pause, start_or_
 from training_data_studio.models import (
     GenerationAttempt,
     GenerationJob,
+    GenerationJobEvent,
     GenerationJobItem,
     TrainingConversation,
     TrainingTurn,
@@ -181,6 +182,20 @@ def _generated_numbers(database: Database) -> list[int]:
     return [number for number, status in _conversation_statuses(database).items() if status == "generated"]
 
 
+def _claimed_before_the_pause(database: Database) -> set[str]:
+    """The conversations whose generation had started (been claimed) when the job was paused: their later
+    turns may still be called after the pause; no other conversation may."""
+    with database.session_scope() as s:
+        paused_at = s.scalar(select(func.min(GenerationJobEvent.created_at)).where(GenerationJobEvent.step == "paused"))
+        assert paused_at is not None
+        rows = s.execute(
+            select(TrainingConversation.conversation_id)
+            .join(GenerationJobItem, GenerationJobItem.conversation_id == TrainingConversation.id)
+            .where(GenerationJobItem.started_at <= paused_at)
+        ).all()
+    return {conversation_id for (conversation_id,) in rows}
+
+
 def _conversation_id(number: int) -> str:
     return next(row.conversation_id for row in read_plan() if row.conversation_number == number)
 
@@ -255,7 +270,7 @@ def test_ctrl_c_pauses_cleanly_and_running_it_again_resumes(
     # The conversations in flight (at most two, a call of 1.5 s per turn) finish, are saved, and no other
     # conversation starts.
     assert stopped_after < 15, run.output
-    started = {conversation_id for at, conversation_id in fake.arrivals if at <= interrupted_at}
+    started = _claimed_before_the_pause(seeded)
     assert set(fake.calls_after(interrupted_at + 1.0)) <= started, "a queued conversation was sent after the pause"
     [(job_id, job_status)] = _jobs(seeded)
     assert job_status == "paused"
