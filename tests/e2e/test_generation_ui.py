@@ -28,6 +28,8 @@ ROWS = "#matrix-table tbody tr[data-conversation]"
 JOB_URL = re.compile(r"/jobs/[0-9a-f-]{36}$")
 # The fake's latency while a job is paused and resumed: long enough to click Pause with calls still queued.
 SLOW_CALL_SECONDS = 1.0
+# A conversation in flight when the job is paused may still have this many turns (calls) to write.
+MAX_TURNS = 6
 
 
 def _api(app: GenerationApp, path: str, **params: Any) -> Any:
@@ -196,8 +198,9 @@ def test_pause_and_resume_a_process_all_job_and_reload_mid_job(
     page.locator("#job-pause").click()
     expect(status).to_have_attribute("data-job-status", "paused", timeout=1_000)
     assert _api(generation_app, f"/jobs/{job_id}")["status"] == "paused"
-    # Calls in flight finish and are saved; nothing new starts while paused.
-    time.sleep(SLOW_CALL_SECONDS * 2.5)
+    # Conversations in flight finish (their remaining turns, a call each) and are saved; nothing new starts
+    # while paused.
+    time.sleep(SLOW_CALL_SECONDS * (MAX_TURNS + 1.5))
     settled = _api(generation_app, f"/jobs/{job_id}")
     assert settled["running_conversations"] == 0
     assert settled["completed_conversations"] < len(kept)
