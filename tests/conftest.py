@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -17,10 +18,12 @@ from training_data_studio.core.db import Database, DatabaseTarget
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
+# Starlette's test client sends `Host: testserver`; the app answers only to its configured host names, so
+# the suite configures this one the way a user adds a name (tests of the host guard set their own list).
+os.environ.setdefault("TDS_ALLOWED_HOSTS", "testserver")
+
 
 def _upstream_seeds_dir() -> Path:
-    import os
-
     override = os.environ.get("TDS_UPSTREAM_SEEDS")
     return Path(override) if override else REPO_ROOT.parent / "shared" / "upstream-seeds"
 

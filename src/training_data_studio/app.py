@@ -11,9 +11,14 @@ from fastapi.staticfiles import StaticFiles
 
 from .conversations import api as conversations_api
 from .conversations import pages as conversations_pages
+from .core.body_limit import BodyLimit
 from .core.config import Settings, get_settings
+from .core.csrf import CsrfGuard
+from .core.database_errors import install_database_error_handlers
 from .core.db import Database
 from .core.errors import install_error_handlers
+from .core.hosts import HostGuard
+from .core.security_headers import SecurityHeaders
 from .exports import api as exports_api
 from .exports import pages as exports_pages
 from .generation import api as generation_api
@@ -33,6 +38,8 @@ from .training_files import pages as training_files_pages
 from .web import pages as web_pages
 
 STATIC_DIR = Path(__file__).resolve().parent / "web" / "static"
+# The seed-file uploads stream to temporary files and keep the importer's own limit (20 MB a file).
+UPLOAD_PATHS = ("/import", "/api/train-data/import/seed")
 
 
 def create_app(settings: Settings | None = None, database: Database | None = None) -> FastAPI:
@@ -62,6 +69,13 @@ def create_app(settings: Settings | None = None, database: Database | None = Non
     if database is not None:
         app.state.database = database
     install_error_handlers(app)
+    install_database_error_handlers(app)
+    # Starlette runs the middleware added last first: headers on every answer, then the host check (DNS
+    # rebinding), then the body cap, then the cross-site check, which may read a form body to find its token.
+    app.add_middleware(CsrfGuard)
+    app.add_middleware(BodyLimit, exempt_paths=UPLOAD_PATHS)
+    app.add_middleware(HostGuard, allowed=settings.host_names)
+    app.add_middleware(SecurityHeaders)
     app.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")
     for router in (generation_api.router, system_api.router, system_pages.router, web_pages.router):
         app.include_router(router)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from pydantic import ConfigDict
 
 from ..core.deps import SessionDep, UserDep
 from ..core.templating import templates
@@ -25,6 +26,12 @@ from .schemas import (
 from .selection import remaining_conversations
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
+
+
+class StatusChangeForm(StatusChange):
+    """The review form's fields; it also carries the CSRF token, which the middleware has checked."""
+
+    model_config = ConfigDict(extra="ignore")
 
 
 def _renders_block(request: Request) -> bool:
@@ -111,9 +118,10 @@ def conversation_status_form(
     session: SessionDep,
     user: UserDep,
     ident: str,
-    change: Annotated[StatusChange, Form()],
+    form: Annotated[StatusChangeForm, Form()],
 ) -> Response:
     """Record a review decision from the detail's buttons, then show the updated detail."""
+    change = StatusChange(status=form.status, reviewer_notes=form.reviewer_notes)
     result = service.change_status(session=session, ident=ident, change=change, user=user.id)
     if not _renders_block(request):  # a plain form post (no JavaScript): back to the page, as a GET
         return RedirectResponse(f"/conversations/{result.conversation_id}", status_code=303)

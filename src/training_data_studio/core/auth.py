@@ -4,6 +4,7 @@ runs as the token's role so the row-level-security policies apply."""
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,6 +60,16 @@ def authenticate(request: Request, settings: Settings) -> CurrentUser:
     except jwt.InvalidTokenError as exc:
         raise _unauthorized("The access token is not valid.") from exc
     role = str(claims.get("role") or "authenticated")
+    if role == "anon":
+        # The anon key's token is valid but names nobody; the policies give it nothing to read or write.
+        raise HTTPException(status_code=403, detail="Sign in first: an anonymous token cannot use the studio.")
     if role not in API_ROLES:
-        raise _unauthorized(f"The access token's role '{role}' is not allowed here.")
-    return CurrentUser(id=str(claims["sub"]), role=role, claims=claims)
+        raise _unauthorized(f"The access token's role '{role[:40]}' is not allowed here.")
+    subject = str(claims["sub"])
+    try:
+        # auth.uid() casts `sub` to uuid inside every policy: anything else would fail there, in the middle
+        # of a write, instead of here.
+        uuid.UUID(subject)
+    except ValueError as exc:
+        raise _unauthorized("The access token's subject (sub) is not a Supabase user id (a UUID).") from exc
+    return CurrentUser(id=subject, role=role, claims=claims)

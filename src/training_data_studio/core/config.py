@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     host: str = Field(default="127.0.0.1", validation_alias="TDS_HOST")
     port: int = Field(default=8000, validation_alias="TDS_PORT")
     log_level: str = Field(default="info", validation_alias="TDS_LOG_LEVEL")
+    # Host names the app answers to besides 127.0.0.1, localhost and TDS_HOST (comma-separated): any other
+    # Host header is refused, so a DNS-rebinding page cannot reach the app under its own name.
+    allowed_hosts: str = Field(default="", validation_alias="TDS_ALLOWED_HOSTS")
 
     supabase_jwt_secret: SecretStr | None = Field(default=None, validation_alias="SUPABASE_JWT_SECRET")
 
@@ -63,6 +66,12 @@ class Settings(BaseSettings):
     @property
     def uses_embedded_database(self) -> bool:
         return not self.database_url
+
+    @property
+    def host_names(self) -> frozenset[str]:
+        """Every host name the app answers to, lower-cased, without ports."""
+        extra = (name.strip().lower() for name in self.allowed_hosts.split(","))
+        return frozenset({"127.0.0.1", "localhost", self.host.strip().lower(), *(n for n in extra if n)})
 
     @property
     def auth_required(self) -> bool:

@@ -12,6 +12,8 @@ import jinja2
 from fastapi import Request
 from jinja2_fragments.fastapi import Jinja2Blocks
 
+from .csrf import FORM_FIELD, token_of
+
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 FEATURES_WITH_TEMPLATES = (
     "web",
@@ -46,7 +48,12 @@ def _is_htmx(request: Request) -> bool:
 
 
 def _common_context(request: Request) -> dict[str, Any]:
-    return {"is_htmx": _is_htmx(request), "current_path": request.url.path}
+    return {
+        "is_htmx": _is_htmx(request),
+        "current_path": request.url.path,
+        "csrf_token": token_of(request),
+        "csrf_field": FORM_FIELD,
+    }
 
 
 env = jinja2.Environment(

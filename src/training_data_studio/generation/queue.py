@@ -4,12 +4,14 @@ checks, cancelling and aborting."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 import procrastinate
 from sqlalchemy.orm import object_session
 
+from ..core.privileges import app_privileges
 from ..models import GenerationJob, GenerationJobItem
 
 QUEUE = "generation"
@@ -42,15 +44,27 @@ class ProcrastinateQueue:
         task = self.app.tasks[GENERATE_TASK]
         connection = self._transaction_of(items)
         ids = {}
-        for item in items:
-            # Higher priority runs first: earlier positions (Tier 1 before 2 before 3) go first.
-            configured = task.configure(priority=-item.position, connection=connection)
-            ids[item.id] = configured.defer(item_id=str(item.id))
+        with self._as_app(items):
+            for item in items:
+                # Higher priority runs first: earlier positions (Tier 1 before 2 before 3) go first.
+                configured = task.configure(priority=-item.position, connection=connection)
+                ids[item.id] = configured.defer(item_id=str(item.id))
         return ids
 
     def enqueue_economy(self, job: GenerationJob) -> int:
         connection = self._transaction_of([job])
-        return self.app.tasks[ECONOMY_TASK].configure(connection=connection).defer(job_id=str(job.id))
+        with self._as_app([job]):
+            return self.app.tasks[ECONOMY_TASK].configure(connection=connection).defer(job_id=str(job.id))
+
+    @contextmanager
+    def _as_app(self, rows: Sequence[object]) -> Iterator[None]:
+        """Queue rows are the app's: a signed-in user's transaction defers them with the app's role."""
+        session = object_session(rows[0]) if rows else None
+        if session is None:
+            yield
+            return
+        with app_privileges(session):
+            yield
 
     def schedule_batch_check(self, job_id: uuid.UUID, seconds: float) -> int:
         task = self.app.tasks[ECONOMY_TASK]

@@ -66,7 +66,7 @@ def read_import_run(session: SessionDep, run_id: uuid.UUID) -> ImportRunSummary:
 @router.post("/import/runs/{run_id}/rollback", response_model=RollbackSummary)
 def rollback_import_run(session: SessionDep, user: UserDep, run_id: uuid.UUID) -> RollbackSummary:
     """Undo what one import run wrote; 409 if a later run touched the same conversations."""
-    return runs.rollback_import(session, run_id, user=user.id)
+    return runs.rollback_import(session, run_id, user=user.id, own_runs_only=user.uses_rls)
 
 
 @router.get("/conversations/{ident}/export")

@@ -375,7 +375,7 @@ def _rollback_message(result: RollbackSummary) -> str:
 @router.post("/import/runs/{run_id}/rollback", response_class=HTMLResponse)
 def rollback_run_from_page(request: Request, session: SessionDep, user: UserDep, run_id: uuid.UUID) -> Response:
     """Roll one import run back; answers with the refreshed runs list, or the run's detail, and a toast."""
-    result = runs.rollback_import(session, run_id, user=user.id)
+    result = runs.rollback_import(session, run_id, user=user.id, own_runs_only=user.uses_rls)
     if not is_htmx(request):
         return RedirectResponse(f"/import/runs/{run_id}", status_code=303)
     if request.headers.get("hx-target") == "run-detail":

@@ -37,16 +37,25 @@ from .service import now
 # --------------------------------------------------------------------------------------------------
 
 
-def rollback_import(session: Session, run_id: uuid.UUID, *, user: str | None) -> RollbackSummary:
+def rollback_import(
+    session: Session, run_id: uuid.UUID, *, user: str | None, own_runs_only: bool = False
+) -> RollbackSummary:
     """Undo exactly what one run wrote: inserted conversations are deleted, filled plan rows go back to
     their planned values, replaced conversations are restored from the export kept on the run item.
 
     Refused (409) when the run was already rolled back, or when a later run that is still in effect
-    touched any of the same conversations (roll that one back first).
+    touched any of the same conversations (roll that one back first). With `own_runs_only` (signed-in
+    users) a run someone else started is refused (403).
     """
     run = session.scalars(select(ImportRun).where(ImportRun.id == run_id).with_for_update()).one_or_none()
     if run is None:
         raise NotFoundError("Import run", run_id)
+    if own_runs_only and run.created_by != user:
+        raise AppError(
+            "forbidden",
+            f"Import run {run_id} was started by another user: only they can roll it back.",
+            status=403,
+        )
     if run.status == "rolled_back":
         raise ConflictError(f"Import run {run_id} was already rolled back at {run.rolled_back_at:%Y-%m-%d %H:%M}.")
     items = session.scalars(select(ImportRunItem).where(ImportRunItem.run_id == run_id)).all()

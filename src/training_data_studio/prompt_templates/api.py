@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from ..core.deps import SessionDep, UserDep
+from ..core.storable import PG_INT_MAX
 from . import service
 from .schemas import TemplatePreview, TemplateRead, TemplateSummary, TemplateUpdate
 
@@ -46,7 +47,7 @@ def deactivate_template(template_ref: str, session: SessionDep, user: UserDep) -
 @router.get("/{template_ref}/preview", response_model=TemplatePreview)
 def preview_template(
     template_ref: str,
-    conversation_number: Annotated[int, Query(ge=1)],
+    conversation_number: Annotated[int, Query(ge=1, le=PG_INT_MAX)],
     session: SessionDep,
     user: UserDep,
 ) -> TemplatePreview:

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from ..core.deps import SessionDep, UserDep
 from ..core.errors import AppError
+from ..core.storable import PG_INT_MAX
 from ..core.templating import is_htmx, templates
 from . import service
 from .rendering import ALLOWED_VARIABLES
@@ -65,7 +66,7 @@ def template_detail_page(
     template_ref: str,
     session: SessionDep,
     user: UserDep,
-    conversation_number: Annotated[int | None, Query(ge=1)] = None,
+    conversation_number: Annotated[int | None, Query(ge=1, le=PG_INT_MAX)] = None,
 ) -> Response:
     """One template: details, edit form, version history and a preview against a plan row."""
     template = service.get_template(session=session, template_ref=template_ref)

@@ -8,6 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..core.storable import PG_INT_MAX, StorableText
+
 
 class TemplateSummary(BaseModel):
     """One row of the template list."""
@@ -73,14 +75,15 @@ class TemplateUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
-    template_name: str | None = Field(default=None, min_length=1, max_length=200)
-    template_prompt: str | None = Field(default=None, min_length=1)
-    template_instructions: str | None = None
+    template_name: StorableText | None = Field(default=None, min_length=1, max_length=200)
+    template_prompt: StorableText | None = Field(default=None, min_length=1)
+    template_instructions: StorableText | None = None
     quality_requirements: dict[str, Any] | None = None
-    change_note: str | None = Field(default=None, max_length=2000)
+    change_note: StorableText | None = Field(default=None, max_length=2000)
     expected_version: int | None = Field(
         default=None,
         ge=1,
+        le=PG_INT_MAX,
         description="The version the edit was based on; a different current version is a conflict (409).",
     )
 

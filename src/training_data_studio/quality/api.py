@@ -9,6 +9,7 @@ from fastapi import APIRouter, Path, Query
 from fastapi.responses import Response
 
 from ..core.deps import SessionDep, SettingsDep, UserDep
+from ..core.storable import StorableText
 from . import dashboard, duplicates, judge, report_csv, review, service
 from .schemas import (
     BulkAction,
@@ -44,7 +45,7 @@ def near_duplicates(
     session: SessionDep,
     user: UserDep,
     threshold: Annotated[float, Query(gt=0, le=1)] = duplicates.DEFAULT_THRESHOLD,
-    status: Annotated[list[str] | None, Query(description="Only conversations with these statuses.")] = None,
+    status: Annotated[list[StorableText] | None, Query(description="Only conversations with these statuses.")] = None,
 ) -> DuplicateReport:
     """Pairs of conversations whose wording overlaps at or above the threshold (Jaccard of word 3-grams)."""
     return dashboard.duplicate_pairs(session=session, threshold=threshold, statuses=status)
