@@ -349,11 +349,30 @@
     }
   });
 
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", function () {
-      tds.applyColumns();
-    });
-  } else {
+  // An element with data-opens-dialog="ID" loads the dialog's content with HTMX, then opens <dialog id=ID>
+  // (an hx-on attribute would need 'unsafe-eval' in the Content-Security-Policy).
+  document.addEventListener("htmx:afterRequest", function (evt) {
+    var opener = evt.detail && evt.detail.elt;
+    if (!evt.detail.successful || !opener || !opener.closest) return;
+    opener = opener.closest("[data-opens-dialog]");
+    var dialog = opener && document.getElementById(opener.getAttribute("data-opens-dialog"));
+    if (dialog && dialog.showModal) dialog.showModal();
+  });
+
+  // A full page may carry one message to show as a toast (e.g. after a redirect): <div data-flash-toast=...>.
+  function showFlash() {
+    var flash = document.querySelector("[data-flash-toast]");
+    if (flash) tds.toast(flash.getAttribute("data-flash-toast"), "success");
+  }
+
+  function ready() {
     tds.applyColumns();
+    showFlash();
+  }
+
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", ready);
+  } else {
+    ready();
   }
 })();
