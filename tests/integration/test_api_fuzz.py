@@ -5,15 +5,16 @@ One throwaway database (cloned from the migrated template, with the shipped plan
 module; the app runs in-process over ASGI. The schema is read at import time, when pytest collects one test
 per operation, from an app built without a database; the calls then go through a small ASGI relay to the app
 the module's fixture builds on its database (schemathesis' lazy `from_fixture` loader does not work with
-pytest 9). Every operation is exercised, writes included: on a throwaway
-database they are safe. Generation is configured with a dummy key, so starting a job creates it and queues
-its tasks in Procrastinate, where no worker ever runs them. Exports and training files go to temporary
-folders. The two
-server-sent-event streams are left out: they never end.
+pytest 9). Both auth modes are fuzzed: without sign-in, and with SUPABASE_JWT_SECRET set and a valid token
+sent on every call (work then runs under row-level security). Every operation is exercised, writes
+included: on a throwaway database they are safe. Generation is configured with a dummy key, so starting a
+job creates it and queues its tasks in Procrastinate, where no worker ever runs them. Exports and training
+files go to temporary folders. The two server-sent-event streams are left out: they never end.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,10 +24,12 @@ import schemathesis
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, settings
+from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 from schemathesis.python import asgi as schemathesis_asgi
 from sqlalchemy import update
 
+from tests.helpers.browser import JWT_SECRET, access_token
 from tests.helpers.databases import PgServer, cloned_database
 from training_data_studio.app import create_app
 from training_data_studio.core.config import Settings
@@ -64,6 +67,13 @@ def fuzz_database(test_server: PgServer, template_database: str) -> Iterator[Dat
 
 
 SETTINGS = Settings(TDS_USER="fuzzer", ANTHROPIC_API_KEY="fuzz-key", SMTP_URL="")  # type: ignore[call-arg]
+SIGNED_IN_SETTINGS = Settings(  # type: ignore[call-arg]
+    ANTHROPIC_API_KEY="fuzz-key", SMTP_URL="", SUPABASE_JWT_SECRET=SecretStr(JWT_SECRET)
+)
+FUZZ_HEADERS: dict[str, dict[str, str]] = {
+    "local": {},
+    "signed_in": {"Authorization": f"Bearer {access_token(str(uuid.uuid4()), expires_in=6 * 3600)}"},
+}
 
 
 class AppRelay:
@@ -82,10 +92,15 @@ schema = schemathesis.openapi.from_dict(create_app(SETTINGS).openapi()).exclude(
 schema.app = RELAY
 
 
+@pytest.fixture(scope="module", params=list(FUZZ_HEADERS))
+def fuzz_mode(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def fuzz_app(fuzz_database: Database, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
+def fuzz_app(fuzz_database: Database, fuzz_mode: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[FastAPI]:
     exports_root: Path = tmp_path_factory.mktemp("fuzz-exports")
-    app = create_app(SETTINGS, fuzz_database)
+    app = create_app(SIGNED_IN_SETTINGS if fuzz_mode == "signed_in" else SETTINGS, fuzz_database)
     app.dependency_overrides[get_exports_root] = lambda: exports_root
     app.state.training_file_storage = FolderStorage(tmp_path_factory.mktemp("fuzz-training-files"))
     RELAY.app = app
@@ -102,8 +117,8 @@ def fuzz_app(fuzz_database: Database, tmp_path_factory: pytest.TempPathFactory) 
     derandomize=True,
     suppress_health_check=list(HealthCheck),
 )
-def test_no_request_causes_a_server_error(case: schemathesis.Case) -> None:
-    response = case.call()
+def test_no_request_causes_a_server_error(case: schemathesis.Case, fuzz_mode: str) -> None:
+    response = case.call(headers=FUZZ_HEADERS[fuzz_mode])
     case.validate_response(response, checks=[not_a_server_error])
 
 
