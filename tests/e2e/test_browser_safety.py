@@ -98,7 +98,7 @@ def test_no_page_logs_a_content_security_policy_violation(page: Page, app_url: s
     page.goto("/")
     page.locator("#f-quality-min").fill("4.5")
     page.locator("#f-quality-min").dispatch_event("input")
-    page.wait_for_function("document.querySelector('.range-value').innerText.startsWith('4.5')")
+    page.wait_for_function("() => document.querySelector('.range-value').innerText.startsWith('4.5')")
     page.goto("/conversations/fp_marcus_002")
     page.get_by_role("tab", name="Quality").click()
     page.get_by_role("tabpanel", name="Quality").wait_for(state="visible")
@@ -106,5 +106,5 @@ def test_no_page_logs_a_content_security_policy_violation(page: Page, app_url: s
     page.locator("#import-files").set_input_files(
         files=[{"name": "one.json", "mimeType": "application/json", "buffer": b"{}"}]
     )
-    page.wait_for_function("document.getElementById('import-chosen').innerText === '1 file chosen: one.json'")
+    page.wait_for_function("() => document.getElementById('import-chosen').innerText === '1 file chosen: one.json'")
     assert violations == []

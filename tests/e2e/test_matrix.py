@@ -35,16 +35,18 @@ def wait_for_query(page: Page, query: str) -> None:
     page.wait_for_url(re.compile(rf"/{re.escape(query)}$"), wait_until="commit")
 
 
+# The predicates are functions, not expressions: Playwright polls an expression with eval() in the page, which
+# the app's Content-Security-Policy (no 'unsafe-eval') refuses.
 def wait_for_rows(page: Page, count: int) -> None:
-    page.wait_for_function(f"document.querySelectorAll({ROWS!r}).length === {count}")
+    page.wait_for_function(f"() => document.querySelectorAll({ROWS!r}).length === {count}")
 
 
 def text_is(page: Page, selector: str, text: str, *, prefix: bool = False) -> None:
     """Wait until the first element matching `selector` has this text (it may be mid-swap meanwhile)."""
     test = f"t.startsWith({text!r})" if prefix else f"t === {text!r}"
     page.wait_for_function(
-        f"(() => {{ const el = document.querySelector({selector!r}); const t = el ? el.innerText.trim() : null; "
-        f"return t !== null && {test}; }})()"
+        f"() => {{ const el = document.querySelector({selector!r}); const t = el ? el.innerText.trim() : null; "
+        f"return t !== null && {test}; }}"
     )
 
 

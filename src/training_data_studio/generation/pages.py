@@ -326,7 +326,13 @@ def _started(request: Request, job: GenerationJob) -> Response:
     else:
         response = RedirectResponse(url, status_code=303)
     response.set_cookie(
-        FLASH_COOKIE, quote(message), max_age=FLASH_SECONDS, path="/jobs", samesite="lax", httponly=True
+        FLASH_COOKIE,
+        quote(message),
+        max_age=FLASH_SECONDS,
+        path="/jobs",
+        samesite="lax",
+        httponly=True,
+        secure=request.url.scheme == "https",  # behind a TLS proxy, uvicorn's proxy headers make this https
     )
     return response
 

@@ -7,12 +7,15 @@ import uuid
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import update
 
 from tests.helpers import factories as f
 from tests.helpers.browser import AuthMode, auth_mode, same_origin
 from training_data_studio.app import create_app
 from training_data_studio.core.body_limit import MAX_BODY_BYTES
 from training_data_studio.core.db import Database
+from training_data_studio.models import TrainingConversation
+from training_data_studio.plan import service as plan
 from training_data_studio.plan.seed import seed_default_data
 
 TEMPLATE_API = "/api/train-data/templates"
@@ -153,3 +156,28 @@ def test_a_nul_in_a_query_value_is_a_422(client: TestClient, mode: AuthMode) -> 
 def test_an_unknown_job_id_in_sign_in_mode_is_a_404_not_a_500(client: TestClient, mode: AuthMode) -> None:
     response = client.post(f"/api/train-data/jobs/{uuid.uuid4()}/cancel", headers=mode.headers)
     assert response.status_code == 404
+
+
+@pytest.mark.parametrize("scheme", ["http", "https"])
+def test_the_flash_cookie_is_secure_over_https(database: Database, mode: AuthMode, scheme: str) -> None:
+    with database.session_scope() as s:
+        plan.load_templates(s, plan.read_templates(), user="dana")
+        plan.load_plan(s, plan.read_plan(), user="dana")
+        s.execute(
+            update(TrainingConversation)
+            .where(TrainingConversation.is_seed_example)
+            .values(generation_status="approved")
+        )
+    configured = auth_mode(mode.name, ANTHROPIC_API_KEY="test-key")
+    app = create_app(configured.settings, database)
+    with TestClient(app, base_url=f"{scheme}://testserver") as client:
+        headers = {**same_origin(client, configured.headers), "Origin": f"{scheme}://testserver"}
+        response = client.post(
+            "/generate/single",
+            data={"conversation_id": "11", "csrf_token": headers["X-CSRF-Token"]},
+            headers=headers,
+            follow_redirects=False,
+        )
+    assert response.status_code == 303, response.text
+    flash = next(c for c in response.headers.get_list("set-cookie") if c.startswith("tds_flash="))
+    assert ("Secure" in flash) is (scheme == "https")
