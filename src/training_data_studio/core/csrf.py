@@ -29,12 +29,11 @@ from urllib.parse import parse_qsl, urlsplit
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .csrf_token import FORM_FIELD, SCOPE_KEY
 from .errors import render_error
 
 COOKIE = "tds_csrf"
 HEADER = b"x-csrf-token"
-FORM_FIELD = "csrf_token"
-SCOPE_KEY = "tds.csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "TRACE"})
 _TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{43}")
 # How much of a multipart body is read to find the token: the hidden field is the form's first part, so
@@ -44,12 +43,6 @@ _MULTIPART_FIELD = re.compile(
     rb'content-disposition:\s*form-data;\s*name="' + FORM_FIELD.encode() + rb'"\r\n(?:[^\r\n]+\r\n)*\r\n([^\r\n]*)\r\n',
     re.IGNORECASE,
 )
-
-
-def token_of(request: Request) -> str:
-    """The CSRF token pages render into their forms (empty outside this middleware, e.g. an error page
-    rendered by an outer guard, where no form is shown)."""
-    return str(request.scope.get(SCOPE_KEY, ""))
 
 
 def _cookie_token(headers: dict[bytes, bytes]) -> str | None:

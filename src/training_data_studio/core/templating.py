@@ -12,7 +12,7 @@ import jinja2
 from fastapi import Request
 from jinja2_fragments.fastapi import Jinja2Blocks
 
-from .csrf import FORM_FIELD, token_of
+from .csrf_token import FORM_FIELD, token_of
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 FEATURES_WITH_TEMPLATES = (
