@@ -126,8 +126,11 @@ def test_a_signed_in_user_generates_one_approves_it_and_exports_it(
     manifest = exported.json()["manifest"]
     train = next(name for name in manifest["files"] if name.startswith("train"))
     lines = secured.get(exported.json()["downloads"][train], headers=headers).text.splitlines()
-    # One chat example per approved conversation, the new one among them.
-    assert len(lines) == expected
+    # One chat example per approved conversation the export kept (it leaves seed copies and exact duplicates
+    # out, and lists them), the new one among them.
+    cleaning = manifest["cleaning"]
+    assert cleaning["conversations_selected"] == expected
+    assert len(lines) == expected - cleaning["excluded"] - cleaning["deduplicated"]
     assert all(json.loads(line)["messages"] for line in lines)
     assert conversation_id in manifest["splits"]["train"]["conversation_ids"]
 
