@@ -19,7 +19,17 @@ if TYPE_CHECKING:
 pytestmark = pytest.mark.e2e
 
 Api = Callable[..., dict[str, Any]]
-PAGES = ["/", "/jobs", "/quality", "/quality/duplicates", "/templates", "/import", "/exports", "/status"]
+PAGES = [
+    "/",
+    "/jobs",
+    "/quality",
+    "/quality/duplicates",
+    "/templates",
+    "/import",
+    "/exports",
+    "/training-files",
+    "/status",
+]
 
 
 class OtherSite:

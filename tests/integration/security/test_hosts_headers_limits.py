@@ -60,7 +60,8 @@ def test_no_page_has_an_inline_script(client: TestClient, mode: AuthMode, databa
     with database.session_scope() as s:
         seed_default_data(s, user="dana")
         f.insert_generated_conversation(s, conversation_id="fp_inline_check")
-    for path in ("/", "/jobs", "/quality", "/quality/duplicates", "/templates", "/import", "/exports", "/status"):
+    pages = ("/", "/jobs", "/quality", "/quality/duplicates", "/templates", "/import", "/exports", "/training-files")
+    for path in (*pages, "/status"):
         page = client.get(path, headers=mode.headers)
         assert page.status_code == 200, path
         for tag in page.text.split("<script")[1:]:
