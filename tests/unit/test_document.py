@@ -192,13 +192,23 @@ def test_scores_are_not_coerced_from_other_json_types(bad: object) -> None:
     assert "must be a number" in error.message
 
 
-def test_turn_number_above_six_is_an_error() -> None:
-    data = with_value(make_single_file(), ("training_pairs", 0, "turn_number"), 9)
+def test_turn_number_zero_is_an_error() -> None:
+    data = with_value(make_single_file(), ("training_pairs", 0, "turn_number"), 0)
 
     error = _error_at(_errors(data), "$.training_pairs[0].turn_number")
 
-    assert "from 1 to 6" in error.message
-    assert error.input == "9"
+    assert "of at least 1" in error.message
+    assert error.input == "0"
+
+
+def test_more_than_six_exchanges_is_an_error_at_the_seventh() -> None:
+    # Pair numbers count half pairs too, so only the number of exchanges is bounded (by the table).
+    seed = SeedFile.model_validate(make_single_file(make_conversation("test_conv_long", turns=7)))
+
+    issues = [issue for issue in seed_file_issues(seed) if issue.severity is Severity.ERROR]
+
+    assert [(issue.code, issue.path) for issue in issues] == [("too_many_turns", "$.training_pairs[6]")]
+    assert "7 exchanges" in issues[0].message
 
 
 def test_long_conversation_id_is_an_error_with_a_truncated_input() -> None:
@@ -220,17 +230,27 @@ def test_id_with_spaces_is_an_error() -> None:
     assert "letters, digits" in error.message
 
 
-def test_missing_target_response_is_an_error() -> None:
-    data = without_key(make_single_file(), ("training_pairs", 1, "target_response"))
+def test_a_conversation_without_any_reply_is_an_error() -> None:
+    data = without_key(
+        make_single_file(make_conversation("test_conv_mute", turns=1)), ("training_pairs", 0, "target_response")
+    )
 
-    error = _error_at(_errors(data), "$.training_pairs[1].target_response")
+    issues = seed_file_issues(SeedFile.model_validate(data))
 
-    assert error.type == "missing"
-    assert "target_response" in error.message
-    assert error.input is None
+    assert [(issue.severity, issue.code, issue.path) for issue in issues] == [
+        (Severity.ERROR, "no_reply", "$.training_pairs[0].target_response")
+    ]
 
 
-@pytest.mark.parametrize("field", ["target_response", "current_user_input", "system_prompt"])
+def test_a_reply_that_is_not_a_string_is_an_error() -> None:
+    data = with_value(make_single_file(), ("training_pairs", 0, "target_response"), 42)
+
+    error = _error_at(_errors(data), "$.training_pairs[0].target_response")
+
+    assert "must be a string" in error.message
+
+
+@pytest.mark.parametrize("field", ["current_user_input", "system_prompt"])
 def test_blank_required_text_is_an_error(field: str) -> None:
     data = with_value(make_single_file(), ("training_pairs", 0, field), "   ")
 
@@ -426,15 +446,20 @@ def test_single_layout_with_one_conversation_rebuilds_the_source() -> None:
     assert json_identical(docs[0].to_seed_file().to_json_dict(), data)
 
 
-def test_multi_layout_block_turn_count_mismatch_is_an_error() -> None:
+def test_multi_layout_block_turn_count_mismatch_is_a_warning_and_marks_it_incomplete() -> None:
     data = make_multi_file([make_conversation("test_conv_a", turns=2)])
     data["conversations"][0]["conversation_metadata"]["total_turns"] = 4
+    seed = SeedFile.model_validate(data)
 
-    issues = seed_file_issues(SeedFile.model_validate(data))
+    issues = seed_file_issues(seed)
 
     assert [(issue.severity, issue.code, issue.path) for issue in issues] == [
-        (Severity.ERROR, "declared_turns_mismatch", "$.conversations[0].conversation_metadata.total_turns")
+        (Severity.WARNING, "declared_turns_mismatch", "$.conversations[0].conversation_metadata.total_turns")
     ]
+    assert "declares 4 turns" in issues[0].message and "2 training pairs" in issues[0].message
+    (doc,) = group_conversations(seed)
+    assert doc.incomplete
+    assert doc.to_single_file_dict()["conversation_metadata"]["total_turns"] == 4
 
 
 # ----------------------------------------------------------------------------- JSON schema

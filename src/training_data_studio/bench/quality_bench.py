@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..conversations.document import TrainingPair
+from ..conversations.document import ResponseBreakdown, TrainingPair
 from ..conversations.store import bulk_insert, table_of
 from ..core.config import Settings
 from ..core.db import Database
@@ -87,14 +87,22 @@ def _vary_text(text: str, rescale: Callable[[re.Match[str]], str], name: str, or
 Rescale = Callable[[re.Match[str]], str]
 
 
+def _breakdown(pair: TrainingPair) -> ResponseBreakdown:
+    # The bench varies the fully annotated files 01-09: every pair has its sentence analysis.
+    if pair.response_breakdown is None:
+        raise ValueError(f"pair {pair.id} has no response_breakdown to vary")
+    return pair.response_breakdown
+
+
 def _with_sentences(pair: TrainingPair, sentences: list[Any], **update: Any) -> TrainingPair:
-    breakdown = pair.response_breakdown.model_copy(update={"sentences": sentences})
+    breakdown = _breakdown(pair).model_copy(update={"sentences": sentences})
     return pair.model_copy(update={"response_breakdown": breakdown, **update})
 
 
 def _vary_pair(pair: TrainingPair, conversation_id: str, rescale: Rescale, name: str) -> TrainingPair:
-    original = pair.conversation_metadata.client_persona.split()[0].rstrip(",")
-    breakdown = pair.response_breakdown
+    persona = pair.conversation_metadata.client_persona if pair.conversation_metadata else None
+    original = (persona or name).split()[0].rstrip(",")
+    breakdown = _breakdown(pair)
     sentences = [
         s.model_copy(update={"text": _vary_text(s.text, rescale, name, original)}) for s in breakdown.sentences
     ]
@@ -103,7 +111,7 @@ def _vary_pair(pair: TrainingPair, conversation_id: str, rescale: Rescale, name:
         sentences,
         id=f"{conversation_id}_turn{pair.turn_number}",
         conversation_id=conversation_id,
-        target_response=_vary_text(pair.target_response, rescale, name, original),
+        target_response=_vary_text(pair.reply, rescale, name, original),
         current_user_input=_vary_text(pair.current_user_input, rescale, name, original),
     )
 
@@ -112,13 +120,13 @@ def _break(pairs: list[TrainingPair], how: str, rng: random.Random) -> None:
     """Spoil one conversation in place, in one of the ways real data goes wrong."""
     index = rng.randrange(len(pairs))
     pair = pairs[index]
-    breakdown = pair.response_breakdown
+    breakdown = _breakdown(pair)
     if how == "unanalysed_sentence" and len(breakdown.sentences) > 1:
         pairs[index] = _with_sentences(pair, breakdown.sentences[:-1])
     elif how == "no_check_in":
         last = breakdown.sentences[-1]
         text = last.text.rstrip("?") + "."
-        response = pair.target_response[: len(pair.target_response) - len(last.text)] + text
+        response = pair.reply[: len(pair.reply) - len(last.text)] + text
         sentences = [*breakdown.sentences[:-1], last.model_copy(update={"text": text})]
         pairs[index] = _with_sentences(pair, sentences, target_response=response)
     elif how == "thin_rationales":
@@ -127,6 +135,7 @@ def _break(pairs: list[TrainingPair], how: str, rng: random.Random) -> None:
         sentences = [first.model_copy(update={"word_choice_rationale": thin}), *breakdown.sentences[1:]]
         pairs[index] = _with_sentences(pair, sentences)
     elif how == "no_client_needs":
+        assert pair.emotional_context is not None
         context = pair.emotional_context.model_copy(update={"client_needs_hierarchy": []})
         pairs[index] = pair.model_copy(update={"emotional_context": context})
     else:  # lesson_first: the reply opens by teaching, with no permission anywhere before it
@@ -135,7 +144,7 @@ def _break(pairs: list[TrainingPair], how: str, rng: random.Random) -> None:
             breakdown.sentences[0].model_copy(update={"text": lesson, "sentence_number": 1}),
             *(s.model_copy(update={"sentence_number": s.sentence_number + 1}) for s in breakdown.sentences),
         ]
-        pairs[index] = _with_sentences(pair, sentences, target_response=f"{lesson} {pair.target_response}")
+        pairs[index] = _with_sentences(pair, sentences, target_response=f"{lesson} {pair.reply}")
 
 
 @dataclass(frozen=True)

@@ -66,13 +66,14 @@ Conversation-level checks: :class:`Issue` lists (the document still loads)
 from __future__ import annotations
 
 import copy
+import hashlib
 import json
 import math
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Annotated, Any, Literal, Self
+from typing import Annotated, Any, Literal, Self, cast
 
 from pydantic import (
     BaseModel,
@@ -238,6 +239,15 @@ Count = Annotated[
 ]
 
 
+def _keep_claim(value: Any) -> Any:
+    return value
+
+
+DeclaredCount = Annotated[Any, PlainValidator(_keep_claim), WithJsonSchema(_integer_schema(0))]
+"""A total a file declares about itself: kept verbatim whatever it holds, compared with the content only
+when it is a whole number (a disagreement is a warning, never a reason to refuse the file)."""
+
+
 def _check_identifier(value: Any) -> str:
     if not isinstance(value, str):
         raise PydanticCustomError(
@@ -281,6 +291,26 @@ def _check_non_empty_text(value: Any) -> str:
 NonEmptyText = Annotated[
     str,
     PlainValidator(_check_non_empty_text),
+    WithJsonSchema({"type": "string", "minLength": 1}),
+]
+
+
+def _check_optional_reply(value: Any) -> str | None:
+    # null, "" and blank are all kept as given: they mark a half pair (a client message without its reply),
+    # which the grouping merges with the next pair or keeps as the conversation's open ending.
+    if value is None or isinstance(value, str):
+        return value
+    raise PydanticCustomError(
+        "text_type",
+        "must be a string (or null for a client message without a reply), not {got}",
+        {"got": _json_type_name(value)},
+    )
+
+
+OptionalReply = Annotated[
+    str | None,
+    PlainValidator(_check_optional_reply),
+    # The generator is always asked for a reply; only imported files may hold half pairs.
     WithJsonSchema({"type": "string", "minLength": 1}),
 ]
 
@@ -363,8 +393,8 @@ class DatasetMetadata(DocumentModel):
     target_use: str | None = None
     conversation_source: str | None = None
     quality_tier: str | None = None
-    total_conversations: Count | None = None
-    total_turns: Count | None = None
+    total_conversations: DeclaredCount = None
+    total_turns: DeclaredCount = None
     notes: str | None = None
 
 
@@ -394,11 +424,13 @@ class ConversationMetadata(DocumentModel):
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    client_persona: str = Field(description="Client name and archetype, e.g. 'Name - The Anxious Planner'.")
+    client_persona: str | None = Field(
+        default=None, description="Client name and archetype, e.g. 'Name - The Anxious Planner'."
+    )
     client_background: str | None = None
-    session_context: str
-    conversation_phase: str
-    expected_outcome: str
+    session_context: str | None = None
+    conversation_phase: str | None = None
+    expected_outcome: str | None = None
     persona_archetype: str | None = None
     emotional_arc: str | None = None
     emotional_arc_key: str | None = None
@@ -445,14 +477,14 @@ class DetectedEmotions(DocumentModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     primary: NonEmptyText
-    primary_confidence: UnitInterval
+    primary_confidence: UnitInterval | None = None
     secondary: str | None = None
     secondary_confidence: UnitInterval | None = None
     tertiary: str | None = None
     tertiary_confidence: UnitInterval | None = None
-    intensity: UnitInterval
-    valence: NonEmptyText = Field(
-        description="Free text: positive, negative, mixed or a nuanced label such as mixed_improving."
+    intensity: UnitInterval | None = None
+    valence: NonEmptyText | None = Field(
+        default=None, description="Free text: positive, negative, mixed or a nuanced label such as mixed_improving."
     )
 
 
@@ -475,7 +507,7 @@ class RedFlag(DocumentModel):
 class EmotionalContext(DocumentModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    detected_emotions: DetectedEmotions
+    detected_emotions: DetectedEmotions | None = None
     emotional_progression: dict[str, ScalarValue] | None = Field(
         default=None,
         description=(
@@ -483,18 +515,18 @@ class EmotionalContext(DocumentModel):
             "current_turn_intensity/trajectory/interpretation, or a turn_1..turn_n summary."
         ),
     )
-    emotional_indicators: dict[str, IndicatorPhrases] = Field(
-        description="Free-form category -> phrases quoted from the user's message."
+    emotional_indicators: dict[str, IndicatorPhrases] | None = Field(
+        default=None, description="Free-form category -> phrases quoted from the user's message."
     )
     positive_signals: dict[str, ScalarValue] | None = None
     breakthrough_signals: dict[str, ScalarValue] | None = None
     transformation_indicators: dict[str, ScalarValue] | None = None
     positive_shifts: dict[str, str] | None = None
     psychological_insights: dict[str, str] | None = None
-    behavioral_assessment: dict[str, str] = Field(
-        description="Free-form assessment keys (risk_level, trust_level, ...) to short labels."
+    behavioral_assessment: dict[str, str] | None = Field(
+        default=None, description="Free-form assessment keys (risk_level, trust_level, ...) to short labels."
     )
-    client_needs_hierarchy: list[ClientNeed]
+    client_needs_hierarchy: list[ClientNeed] | None = None
     red_flags: list[RedFlag] | None = None
 
     @field_validator("emotional_progression")
@@ -603,14 +635,14 @@ class ExpectedUserResponsePatterns(DocumentModel):
 class TrainingMetadata(DocumentModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    difficulty_level: str
-    key_learning_objective: str
-    demonstrates_skills: list[str]
-    conversation_turn: TurnNumber | None = Field(default=None, description="Equals turn_number.")
-    emotional_progression_target: str
-    quality_score: Score
-    quality_criteria: dict[str, Score] = Field(
-        description="Free-form criterion (empathy_score, clarity_score, ...) -> score 1-5."
+    difficulty_level: str | None = None
+    key_learning_objective: str | None = None
+    demonstrates_skills: list[str] | None = None
+    conversation_turn: PositiveInt | None = Field(default=None, description="Equals turn_number.")
+    emotional_progression_target: str | None = None
+    quality_score: Score | None = None
+    quality_criteria: dict[str, Score] | None = Field(
+        default=None, description="Free-form criterion (empathy_score, clarity_score, ...) -> score 1-5."
     )
     human_reviewed: Flag | None = None
     reviewer_notes: str | None = None
@@ -620,25 +652,73 @@ class TrainingMetadata(DocumentModel):
 
 
 class TrainingPair(DocumentModel):
-    """One turn: the user's message, its annotation and the target (assistant) response."""
+    """One pair: the user's message, its annotation and the target (assistant) response.
+
+    The annotation blocks are optional (the user's later pipeline writes lean pairs): what is absent stays
+    absent. A pair whose ``target_response`` is null or blank is a half pair (see :func:`group_conversations`);
+    a stored turn always has a reply (:attr:`reply`). ``turn_number`` is the pair's number in the source,
+    which counts half pairs too; the stored exchange number is the position in ``ConversationDoc.pairs``.
+    """
 
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
-    id: Identifier = Field(description="Unique pair id, e.g. <conversation_id>_turn1.")
+    id: Identifier = Field(description="Pair id, e.g. <conversation_id>_turn1.")
     conversation_id: Identifier = Field(description="Shared by all turns of one conversation.")
-    turn_number: TurnNumber
-    conversation_metadata: ConversationMetadata
+    turn_number: PositiveInt
+    conversation_metadata: ConversationMetadata | None = None
     system_prompt: NonEmptyText
     conversation_history: list[ConversationHistoryEntry] = Field(
-        description="Earlier turns of this conversation (empty for turn 1)."
+        default_factory=list, description="Earlier turns of this conversation (empty for turn 1)."
     )
     current_user_input: NonEmptyText
-    emotional_context: EmotionalContext
-    response_strategy: ResponseStrategy
-    target_response: NonEmptyText
-    response_breakdown: ResponseBreakdown
-    expected_user_response_patterns: ExpectedUserResponsePatterns
-    training_metadata: TrainingMetadata
+    emotional_context: EmotionalContext | None = None
+    response_strategy: ResponseStrategy | None = None
+    target_response: OptionalReply = None
+    response_breakdown: ResponseBreakdown | None = None
+    expected_user_response_patterns: ExpectedUserResponsePatterns | None = None
+    training_metadata: TrainingMetadata | None = None
+
+    @property
+    def has_reply(self) -> bool:
+        return bool(self.target_response and self.target_response.strip())
+
+    @property
+    def reply(self) -> str:
+        """The consultant's reply; only pairs with one become stored turns."""
+        if not self.has_reply:
+            raise ValueError(f"pair {self.id!r} has no target_response (a half pair is never a stored turn)")
+        return cast(str, self.target_response)
+
+    @property
+    def detected_emotions(self) -> DetectedEmotions | None:
+        return self.emotional_context.detected_emotions if self.emotional_context else None
+
+    def missing_blocks(self) -> list[str]:
+        """The annotation blocks of the full layout that this pair does not carry."""
+        context = self.emotional_context
+        present = {
+            "emotional_context.detected_emotions": context is not None and context.detected_emotions is not None,
+            "emotional_context.emotional_indicators": context is not None and bool(context.emotional_indicators),
+            "emotional_context.behavioral_assessment": context is not None and bool(context.behavioral_assessment),
+            "emotional_context.client_needs_hierarchy": context is not None and bool(context.client_needs_hierarchy),
+            "response_strategy": self.response_strategy is not None,
+            "response_breakdown": self.response_breakdown is not None,
+            "expected_user_response_patterns": self.expected_user_response_patterns is not None,
+            "training_metadata": self.training_metadata is not None,
+        }
+        return [name for name, ok in present.items() if not ok]
+
+
+ANNOTATION_BLOCKS = (
+    "emotional_context.detected_emotions",
+    "emotional_context.emotional_indicators",
+    "emotional_context.behavioral_assessment",
+    "emotional_context.client_needs_hierarchy",
+    "response_strategy",
+    "response_breakdown",
+    "expected_user_response_patterns",
+    "training_metadata",
+)
 
 
 class Scaffolding(DocumentModel):
@@ -661,7 +741,7 @@ class ConversationBlockMetadata(DocumentModel):
     source_file: str | None = None
     created_date: str | None = None
     batch_id: str | None = None
-    total_turns: PositiveInt | None = None
+    total_turns: DeclaredCount = None
     quality_tier: str | None = None
     scaffolding: Scaffolding | None = None
 
@@ -695,7 +775,7 @@ class SeedFile(DocumentModel):
     model_config = ConfigDict(extra="allow", populate_by_name=True)
 
     dataset_metadata: DatasetMetadata | None = None
-    consultant_profile: ConsultantProfile
+    consultant_profile: ConsultantProfile | None = None
     training_pairs: list[TrainingPair] | None = None
     conversations: list[ConversationBlock] | None = None
 
@@ -728,8 +808,10 @@ class SeedFile(DocumentModel):
         return self
 
     @property
-    def layout(self) -> Literal["single", "multi"]:
-        return "single" if self.training_pairs is not None else "multi"
+    def layout(self) -> Literal["single", "multi", "training_file"]:
+        if self.training_pairs is not None:
+            return "single"
+        return "training_file" if "training_file_metadata" in (self.model_extra or {}) else "multi"
 
 
 # --------------------------------------------------------------------------------------------------
@@ -839,10 +921,12 @@ def validate_conversation_turns(
     declared_turns: int | None = None,
     declared_turns_path: str = "$.dataset_metadata.total_turns",
 ) -> list[Issue]:
-    """Check the pairs of ONE conversation, in document order.
+    """Check the turns of ONE conversation as the generator and the exporter write it (strict: every pair
+    has a reply and the turns are numbered 1..n), in document order.
 
     ``pair_paths`` gives each pair's JSON path (default ``$.training_pairs[i]``); ``declared_turns`` is a
-    turn count declared elsewhere in the document, compared with the number of pairs.
+    turn count declared elsewhere in the document, compared with the number of pairs. Imported files are
+    checked more tolerantly by :meth:`ConversationDoc.issues`.
     """
     paths = list(pair_paths) if pair_paths is not None else [f"$.training_pairs[{i}]" for i in range(len(pairs))]
     if len(paths) != len(pairs):
@@ -864,6 +948,15 @@ def validate_conversation_turns(
                     f"{conversation_id!r}; all turns of one conversation share one conversation_id",
                 )
             )
+        if not pair.has_reply:
+            issues.append(
+                Issue(
+                    Severity.ERROR,
+                    "reply_missing",
+                    f"{path}.target_response",
+                    "target_response is missing or empty; every turn needs the consultant's reply",
+                )
+            )
 
     numbers = [pair.turn_number for pair in pairs]
     for index, (number, path) in enumerate(zip(numbers, paths, strict=True)):
@@ -879,6 +972,8 @@ def validate_conversation_turns(
                     f"turns 1..{count} in order without gaps or duplicates",
                 )
             )
+    if count > MAX_TURNS:
+        issues.append(_too_many_turns(count, paths[MAX_TURNS]))
 
     seen_ids: dict[str, str] = {}
     for pair, path in zip(pairs, paths, strict=True):
@@ -895,7 +990,7 @@ def validate_conversation_turns(
             seen_ids[pair.id] = path
 
     for pair, path in zip(pairs, paths, strict=True):
-        declared_turn = pair.training_metadata.conversation_turn
+        declared_turn = pair.training_metadata.conversation_turn if pair.training_metadata else None
         if declared_turn is not None and declared_turn != pair.turn_number:
             issues.append(
                 Issue(
@@ -906,18 +1001,7 @@ def validate_conversation_turns(
                     f"{pair.turn_number}; make them equal",
                 )
             )
-        breakdown = pair.response_breakdown
-        present = len(breakdown.sentences)
-        if breakdown.total_sentences != present:
-            issues.append(
-                Issue(
-                    Severity.WARNING,
-                    "total_sentences_mismatch",
-                    f"{path}.response_breakdown.total_sentences",
-                    f"total_sentences declares {breakdown.total_sentences} but {present} sentences are "
-                    "analysed; correct the count or analyse the missing sentences",
-                )
-            )
+        issues.extend(_sentence_count_issues(pair, path))
 
     if declared_turns is not None and declared_turns != count:
         issues.append(
@@ -932,47 +1016,303 @@ def validate_conversation_turns(
     return issues
 
 
+def _too_many_turns(count: int, path: str) -> Issue:
+    return Issue(
+        Severity.ERROR,
+        "too_many_turns",
+        path,
+        f"the conversation has {count} exchanges; a stored conversation holds at most {MAX_TURNS}: split it "
+        "into two conversations",
+    )
+
+
+def _sentence_count_issues(pair: TrainingPair, path: str) -> list[Issue]:
+    breakdown = pair.response_breakdown
+    if breakdown is None or breakdown.total_sentences == len(breakdown.sentences):
+        return []
+    return [
+        Issue(
+            Severity.WARNING,
+            "total_sentences_mismatch",
+            f"{path}.response_breakdown.total_sentences",
+            f"total_sentences declares {breakdown.total_sentences} but {len(breakdown.sentences)} sentences are "
+            "analysed; correct the count or analyse the missing sentences",
+        )
+    ]
+
+
 # --------------------------------------------------------------------------------------------------
-# Grouping into conversations
+# Grouping into conversations, and half pairs into exchanges
 # --------------------------------------------------------------------------------------------------
 
 _PAIR_CONTAINERS = ("training_pairs", "conversations")
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+TURN_ID_LIMIT = 150
+SCAFFOLDING_KEYS = (
+    "persona_key",
+    "persona_name",
+    "emotional_arc_key",
+    "emotional_arc",
+    "training_topic_key",
+    "training_topic",
+)
+# Where the same facts live in a pair's own conversation_metadata and in input_parameters.
+_PAIR_SCAFFOLDING = {
+    "persona_key": "persona_archetype",
+    "persona_name": "client_persona",
+    "emotional_arc_key": "emotional_arc_key",
+    "emotional_arc": "emotional_arc",
+    "training_topic_key": "training_topic_key",
+    "training_topic": "training_topic",
+}
+_INPUT_SCAFFOLDING = {
+    "persona_key": "persona_key",
+    "persona_name": "persona_name",
+    "emotional_arc_key": "emotional_arc_key",
+    "emotional_arc": "emotional_arc_name",
+    "training_topic_key": "training_topic_key",
+    "training_topic": "training_topic_name",
+}
+
+
+def _same_message(first: str, second: str) -> bool:
+    return " ".join(first.split()) == " ".join(second.split())
+
+
+def stored_turn_id(conversation_id: str, pair_id: str) -> str:
+    """The dataset-wide id of a stored turn. Pair ids of the user's later layouts repeat across
+    conversations (``therapeutic_turn1`` in several), so a pair id that does not already start with its
+    conversation's id is qualified by it; ids of files 01-10 (``fp_marcus_002_turn1``) stay as they are."""
+    if pair_id.startswith(conversation_id):
+        return pair_id
+    qualified = f"{conversation_id}/{pair_id}"
+    if len(qualified) <= TURN_ID_LIMIT:
+        return qualified
+    return f"{hashlib.sha1(conversation_id.encode()).hexdigest()[:16]}/{pair_id}"
 
 
 @dataclass(slots=True)
 class ConversationDoc:
-    """One conversation of a seed file, in either layout, with what it needs to stand alone.
+    """One conversation of a seed file, in any layout, with what it needs to stand alone.
 
-    ``envelope`` holds the file's top-level keys other than ``training_pairs``/``conversations`` (plus,
-    for the multi layout, the block's ``conversation_metadata`` and any block-level extra keys).
-    ``pair_paths`` are the pairs' JSON paths in the source file, for error reporting.
+    ``source_pairs`` are the conversation's pairs as the file holds them (``source_paths`` their JSON
+    paths). ``pairs`` are its exchanges, the pairs that carry a reply: a half pair (null or blank
+    ``target_response``) is merged into the exchange after it, whose pair repeats its client message and
+    carries the reply and the annotations; half pairs after the last reply are the conversation's open
+    ending (the client spoke last). ``envelope`` holds the file's top-level keys other than
+    ``training_pairs``/``conversations`` (plus, for the multi layouts, the block's keys).
     """
 
     conversation_id: str
     envelope: dict[str, Any]
-    pairs: list[TrainingPair]
-    pair_paths: list[str]
-    declared_turns: int | None = None
+    source_pairs: list[TrainingPair]
+    source_paths: list[str]
+    declared_turns: Any = None
     declared_turns_path: str | None = None
     block_index: int | None = None
+    pairs: list[TrainingPair] = field(default_factory=list)
+    pair_paths: list[str] = field(default_factory=list)
+    # Per exchange, the half pairs (as JSON) that came before it in the file.
+    half_pairs: list[list[dict[str, Any]]] = field(default_factory=list)
+    # Half pairs after the last reply, as JSON (the conversation ends on a client message).
+    open_ending: list[dict[str, Any]] = field(default_factory=list)
+    pairs_merged: int = 0
+    grouping_issues: list[Issue] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self._split_exchanges()
+
+    def _split_exchanges(self) -> None:
+        waiting: list[tuple[TrainingPair, str]] = []
+        for pair, path in zip(self.source_pairs, self.source_paths, strict=True):
+            if not pair.has_reply:
+                waiting.append((pair, path))
+                continue
+            for half, half_path in waiting:
+                if _same_message(half.current_user_input, pair.current_user_input):
+                    self.pairs_merged += 1
+                else:
+                    self.grouping_issues.append(
+                        Issue(
+                            Severity.WARNING,
+                            "unanswered_message",
+                            f"{half_path}.target_response",
+                            "has no reply and the next pair does not repeat its client message: it is kept for "
+                            "the round trip but is not a training turn",
+                        )
+                    )
+            self.half_pairs.append([half.to_json_dict() for half, _ in waiting])
+            self.pairs.append(pair)
+            self.pair_paths.append(path)
+            waiting = []
+        self.open_ending = [half.to_json_dict() for half, _ in waiting]
+
+    @property
+    def open_message(self) -> str | None:
+        """The client's last message when the conversation ends on one (never a training target)."""
+        if not self.open_ending:
+            return None
+        message = self.open_ending[-1].get("current_user_input")
+        return message if isinstance(message, str) else None
+
+    @property
+    def incomplete(self) -> bool:
+        """Fewer pairs than the file declares for this conversation: generation can complete it later."""
+        declared = self.declared_turns
+        return _is_whole(declared) and declared > len(self.source_pairs)
+
+    def turn_ids(self) -> list[str]:
+        """One dataset-wide id per exchange (see :func:`stored_turn_id`), unique within the conversation
+        even when the file repeats a pair id."""
+        ids: list[str] = []
+        for number, pair in enumerate(self.pairs, start=1):
+            turn_id = stored_turn_id(self.conversation_id, pair.id)
+            if turn_id in ids:
+                turn_id = f"{turn_id[: TURN_ID_LIMIT - 4]}~{number}"
+            ids.append(turn_id)
+        return ids
+
+    def scaffolding(self) -> dict[str, str]:
+        """persona / emotional arc / topic keys and names: the block's ``scaffolding``, else the file's
+        ``input_parameters``, else the first pair's own ``conversation_metadata``."""
+        found: dict[str, str] = {}
+        metadata = self.envelope.get("conversation_metadata")
+        block = metadata.get("scaffolding") if isinstance(metadata, dict) else None
+        inputs = self.envelope.get("input_parameters")
+        first = self.source_pairs[0].conversation_metadata if self.source_pairs else None
+        pair_data = first.to_json_dict() if first is not None else {}
+        sources: list[tuple[Any, dict[str, str]]] = [
+            (block, {key: key for key in SCAFFOLDING_KEYS}),
+            (inputs, _INPUT_SCAFFOLDING),
+            (pair_data, _PAIR_SCAFFOLDING),
+        ]
+        for source, names in sources:
+            if not isinstance(source, dict):
+                continue
+            for key, name in names.items():
+                value = source.get(name)
+                if key not in found and isinstance(value, str) and value.strip():
+                    found[key] = value
+        return found
+
+    def source_pairs_json(self) -> list[dict[str, Any]]:
+        """The pairs as the file held them: each exchange's half pairs, then the exchange, then the open
+        ending."""
+        result: list[dict[str, Any]] = []
+        for halves, pair in zip(self.half_pairs, self.pairs, strict=True):
+            result.extend(copy.deepcopy(halves))
+            result.append(pair.to_json_dict())
+        result.extend(copy.deepcopy(self.open_ending))
+        return result
 
     def to_single_file_dict(self) -> dict[str, Any]:
         """The single-conversation layout ``{**envelope, "training_pairs": [...]}`` as JSON data."""
-        return {
-            **copy.deepcopy(self.envelope),
-            "training_pairs": [pair.to_json_dict() for pair in self.pairs],
-        }
+        return {**copy.deepcopy(self.envelope), "training_pairs": self.source_pairs_json()}
 
     def to_seed_file(self) -> SeedFile:
         return SeedFile.model_validate(self.to_single_file_dict())
 
+    def missing_blocks(self) -> list[str]:
+        """Annotation blocks absent from at least one exchange (a lean conversation), in a fixed order."""
+        missing = {name for pair in self.pairs for name in pair.missing_blocks()}
+        return [name for name in ANNOTATION_BLOCKS if name in missing]
+
     def issues(self) -> list[Issue]:
-        return validate_conversation_turns(
-            self.pairs,
-            pair_paths=self.pair_paths,
-            declared_turns=self.declared_turns,
-            declared_turns_path=self.declared_turns_path or "$",
-        )
+        """Checks of an imported conversation: errors only for what would make a training example wrong;
+        the file's claims about itself (declared counts, numbering gaps) are warnings."""
+        issues = list(self.grouping_issues)
+        if not self.pairs:
+            where = self.source_paths[0] if self.source_paths else "$"
+            return [
+                Issue(
+                    Severity.ERROR,
+                    "no_reply",
+                    f"{where}.target_response",
+                    "the conversation has no consultant reply (every target_response is null or empty): there "
+                    "is no training example in it; add the replies or leave the conversation out",
+                )
+            ]
+        if len(self.pairs) > MAX_TURNS:
+            issues.append(_too_many_turns(len(self.pairs), self.pair_paths[MAX_TURNS]))
+        issues.extend(self._numbering_issues())
+        seen: dict[str, str] = {}
+        for pair, path in zip(self.source_pairs, self.source_paths, strict=True):
+            if pair.id in seen:
+                issues.append(
+                    Issue(
+                        Severity.WARNING,
+                        "duplicate_pair_id",
+                        f"{path}.id",
+                        f"id {pair.id!r} is also used by {seen[pair.id]}; the stored turn gets a suffix to stay unique",
+                    )
+                )
+            seen.setdefault(pair.id, path)
+            declared_turn = pair.training_metadata.conversation_turn if pair.training_metadata else None
+            if declared_turn is not None and declared_turn != pair.turn_number:
+                issues.append(
+                    Issue(
+                        Severity.WARNING,
+                        "conversation_turn_mismatch",
+                        f"{path}.training_metadata.conversation_turn",
+                        f"training_metadata.conversation_turn is {declared_turn} but turn_number is "
+                        f"{pair.turn_number}; kept as written",
+                    )
+                )
+            issues.extend(_sentence_count_issues(pair, path))
+        declared = self.declared_turns
+        present = len(self.source_pairs)
+        if _is_whole(declared) and declared != present:
+            exchanges = len(self.pairs)
+            outcome = (
+                "imported as incomplete (generation can complete it)"
+                if declared > present
+                else "the stored counts are the real ones"
+            )
+            issues.append(
+                Issue(
+                    Severity.WARNING,
+                    "declared_turns_mismatch",
+                    self.declared_turns_path or "$",
+                    f"declares {declared} turns but the conversation has {present} training pairs "
+                    f"({exchanges} exchange{'s' if exchanges != 1 else ''}); the declared value is kept as "
+                    f"written and {outcome}",
+                )
+            )
+        return issues
+
+    def _numbering_issues(self) -> list[Issue]:
+        """Pairs must come in order (a pair out of order or repeated would pair a reply with the wrong
+        message); a conversation that does not start at 1 or skips a number is only reported."""
+        issues: list[Issue] = []
+        previous = 0
+        for pair, path in zip(self.source_pairs, self.source_paths, strict=True):
+            number = pair.turn_number
+            if number <= previous:
+                issues.append(
+                    Issue(
+                        Severity.ERROR,
+                        "turn_numbering",
+                        f"{path}.turn_number",
+                        f"turn_number is {number} after turn {previous}; put the pairs of a conversation in "
+                        "order, each number once",
+                    )
+                )
+            elif number != previous + 1:
+                issues.append(
+                    Issue(
+                        Severity.WARNING,
+                        "turn_gap",
+                        f"{path}.turn_number",
+                        f"turn_number is {number} after {previous or 'the start'}: turn(s) "
+                        f"{', '.join(str(n) for n in range(previous + 1, number))} are not in this file",
+                    )
+                )
+            previous = max(previous, number)
+        return issues
+
+
+def _is_whole(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def _group_by_id(pairs: Sequence[TrainingPair]) -> dict[str, list[int]]:
@@ -998,13 +1338,26 @@ def _rescope_counts(envelope: dict[str, Any], turns: int) -> None:
             file_metadata["total_training_pairs"] = turns
 
 
-def group_conversations(seed_file: SeedFile) -> list[ConversationDoc]:
-    """One :class:`ConversationDoc` per conversation id, in document order, for either layout.
+def generated_conversation_id(seed_file: SeedFile) -> str | None:
+    """The id of a conversation the user's generator wrote (``input_parameters`` present): the UUID in its
+    ``dataset_name`` (``fp_conversation_<uuid>``), the same id a training file gives that conversation.
+    Its pairs' ``conversation_id`` is a topic word shared by many conversations, so it cannot be the key."""
+    if "input_parameters" not in (seed_file.model_extra or {}) or seed_file.dataset_metadata is None:
+        return None
+    match = _UUID.search(seed_file.dataset_metadata.dataset_name or "")
+    return match.group().lower() if match else None
 
-    Pairs keep their document order. When the file holds more than one conversation, the envelope's
-    ``total_conversations`` / ``total_turns`` (and v4 ``total_training_pairs``) are rescoped to the one
-    conversation; a file with a single conversation is copied verbatim, so its
-    ``to_single_file_dict()`` deep-equals the source.
+
+def group_conversations(seed_file: SeedFile) -> list[ConversationDoc]:
+    """One :class:`ConversationDoc` per conversation, in document order, for every layout.
+
+    Single layout and JSON Lines: pairs grouped by ``conversation_id`` (a generated file keyed by the UUID
+    of its ``dataset_name``, see :func:`generated_conversation_id`). Multi layouts: one conversation per
+    block, keyed by the block's own ``conversation_metadata.conversation_id`` (the v4 UUID) when it has
+    one, else by its pairs' ``conversation_id``. Pairs keep their document order. When the file holds
+    more than one conversation, the envelope's ``total_conversations`` / ``total_turns`` (and v4
+    ``total_training_pairs``) are rescoped to the one conversation; a file with a single conversation is
+    copied verbatim, so its ``to_single_file_dict()`` deep-equals the source.
     """
     data = seed_file.to_json_dict()
     top_envelope = {key: value for key, value in data.items() if key not in _PAIR_CONTAINERS}
@@ -1015,16 +1368,17 @@ def group_conversations(seed_file: SeedFile) -> list[ConversationDoc]:
         groups = _group_by_id(pairs)
         several = len(groups) > 1
         total_turns = seed_file.dataset_metadata.total_turns if seed_file.dataset_metadata else None
+        own_id = None if several else generated_conversation_id(seed_file)
         for conversation_id, indexes in groups.items():
             envelope = copy.deepcopy(top_envelope)
             if several:
                 _rescope_counts(envelope, len(indexes))
             docs.append(
                 ConversationDoc(
-                    conversation_id=conversation_id,
+                    conversation_id=own_id or conversation_id,
                     envelope=envelope,
-                    pairs=[pairs[i] for i in indexes],
-                    pair_paths=[f"$.training_pairs[{i}]" for i in indexes],
+                    source_pairs=[pairs[i] for i in indexes],
+                    source_paths=[f"$.training_pairs[{i}]" for i in indexes],
                     declared_turns=None if several else total_turns,
                     declared_turns_path=None if several else "$.dataset_metadata.total_turns",
                 )
@@ -1034,18 +1388,23 @@ def group_conversations(seed_file: SeedFile) -> list[ConversationDoc]:
     for block_index, block in enumerate(seed_file.conversations or []):
         block_data = block.to_json_dict()
         block_envelope = {key: value for key, value in block_data.items() if key != "training_pairs"}
-        groups = _group_by_id(block.training_pairs)
+        base = f"$.conversations[{block_index}]"
+        block_id = block.conversation_metadata.conversation_id
+        groups = (
+            {block_id: list(range(len(block.training_pairs)))}
+            if block_id is not None
+            else _group_by_id(block.training_pairs)
+        )
         mixed = len(groups) > 1
         for conversation_id, indexes in groups.items():
             envelope = {**copy.deepcopy(top_envelope), **copy.deepcopy(block_envelope)}
             _rescope_counts(envelope, len(indexes))
-            base = f"$.conversations[{block_index}]"
             docs.append(
                 ConversationDoc(
                     conversation_id=conversation_id,
                     envelope=envelope,
-                    pairs=[block.training_pairs[i] for i in indexes],
-                    pair_paths=[f"{base}.training_pairs[{i}]" for i in indexes],
+                    source_pairs=[block.training_pairs[i] for i in indexes],
+                    source_paths=[f"{base}.training_pairs[{i}]" for i in indexes],
                     declared_turns=None if mixed else block.conversation_metadata.total_turns,
                     declared_turns_path=None if mixed else f"{base}.conversation_metadata.total_turns",
                     block_index=block_index,
@@ -1055,40 +1414,43 @@ def group_conversations(seed_file: SeedFile) -> list[ConversationDoc]:
 
 
 def _declared_count_issue(declared: object, present: int, path: str, noun: str) -> list[Issue]:
-    if not _is_number(declared) or declared == present:
+    if not _is_whole(declared) or declared == present:
         return []
     return [
         Issue(
-            Severity.ERROR,
+            Severity.WARNING,
             "declared_count_mismatch",
             path,
-            f"declares {declared} {noun} but the file has {present}; set it to {present}",
+            f"declares {declared} {noun} but the file holds {present}; the declared value is kept as written and "
+            "the stored counts are the real ones",
         )
     ]
 
 
-def seed_file_issues(seed_file: SeedFile) -> list[Issue]:
-    """All conversation-level and file-level checks of a validated seed file."""
-    docs = group_conversations(seed_file)
+def seed_file_issues(seed_file: SeedFile, docs: Sequence[ConversationDoc] | None = None) -> list[Issue]:
+    """All conversation-level and file-level checks of a validated seed file (``docs``: its grouping,
+    when the caller has it already)."""
+    docs = list(docs) if docs is not None else group_conversations(seed_file)
     issues: list[Issue] = []
     for doc in docs:
         issues.extend(doc.issues())
 
-    pair_total = sum(len(doc.pairs) for doc in docs)
+    pair_total = sum(len(doc.source_pairs) for doc in docs)
     dataset = seed_file.dataset_metadata
     if seed_file.conversations is not None:
         conversation_total = len(seed_file.conversations)
         for block_index, block in enumerate(seed_file.conversations):
             base = f"$.conversations[{block_index}]"
             ids = _group_by_id(block.training_pairs)
-            if len(ids) > 1:
+            block_id = block.conversation_metadata.conversation_id
+            if len(ids) > 1 and block_id is None:
                 issues.append(
                     Issue(
                         Severity.ERROR,
                         "conversation_id_mismatch",
                         f"{base}.training_pairs",
-                        f"one conversation block mixes conversation ids {sorted(ids)}; split it into one "
-                        "block per conversation",
+                        f"one conversation block mixes conversation ids {sorted(ids)} and has no "
+                        "conversation_metadata.conversation_id; split it into one block per conversation",
                     )
                 )
                 issues.extend(
@@ -1097,17 +1459,6 @@ def seed_file_issues(seed_file: SeedFile) -> list[Issue]:
                         len(block.training_pairs),
                         f"{base}.conversation_metadata.total_turns",
                         "turns",
-                    )
-                )
-            block_id = block.conversation_metadata.conversation_id
-            if block_id is not None and block_id not in ids:
-                issues.append(
-                    Issue(
-                        Severity.WARNING,
-                        "block_id_mismatch",
-                        f"{base}.conversation_metadata.conversation_id",
-                        f"conversation_metadata.conversation_id is {block_id!r} but the pairs use "
-                        f"{sorted(ids)}; use the same id in both places",
                     )
                 )
         file_metadata = (seed_file.model_extra or {}).get("training_file_metadata")
@@ -1146,17 +1497,32 @@ def seed_file_issues(seed_file: SeedFile) -> list[Issue]:
                 _declared_count_issue(dataset.total_turns, pair_total, "$.dataset_metadata.total_turns", "turns")
             )
 
+    places: dict[str, str] = {}
+    for doc in docs:
+        first = doc.source_paths[0] if doc.source_paths else "$"
+        if doc.conversation_id in places:
+            issues.append(
+                Issue(
+                    Severity.ERROR,
+                    "duplicate_conversation",
+                    first,
+                    f"conversation {doc.conversation_id!r} appears twice in this file (also at "
+                    f"{places[doc.conversation_id]}); keep one of them",
+                )
+            )
+        places.setdefault(doc.conversation_id, first)
+
     owners: dict[str, str] = {}
     for doc in docs:
-        for pair, path in zip(doc.pairs, doc.pair_paths, strict=True):
-            owner = owners.setdefault(pair.id, doc.conversation_id)
+        for turn_id, path in zip(doc.turn_ids(), doc.pair_paths, strict=True):
+            owner = owners.setdefault(turn_id, doc.conversation_id)
             if owner != doc.conversation_id:
                 issues.append(
                     Issue(
                         Severity.ERROR,
                         "duplicate_pair_id",
                         f"{path}.id",
-                        f"id {pair.id!r} is also used in conversation {owner!r}; give every pair its own id",
+                        f"id {turn_id!r} is also used in conversation {owner!r}; give every pair its own id",
                     )
                 )
     return issues
@@ -1185,6 +1551,57 @@ def _inline_refs(node: Any, defs: dict[str, Any], stack: tuple[str, ...]) -> Any
     return {key: _inline_refs(value, defs, stack) for key, value in node.items()}
 
 
+# Imported files may be lean; the generator is always asked for the full annotation (model -> fields that
+# the structured-output schema requires although the model lets them be absent).
+GENERATION_REQUIRED: dict[str, tuple[str, ...]] = {
+    "TrainingPair": (
+        "conversation_metadata",
+        "conversation_history",
+        "emotional_context",
+        "response_strategy",
+        "target_response",
+        "response_breakdown",
+        "expected_user_response_patterns",
+        "training_metadata",
+    ),
+    "ConversationMetadata": ("client_persona", "session_context", "conversation_phase", "expected_outcome"),
+    "EmotionalContext": (
+        "detected_emotions",
+        "emotional_indicators",
+        "behavioral_assessment",
+        "client_needs_hierarchy",
+    ),
+    "DetectedEmotions": ("primary_confidence", "intensity", "valence"),
+    "TrainingMetadata": (
+        "difficulty_level",
+        "key_learning_objective",
+        "demonstrates_skills",
+        "emotional_progression_target",
+        "quality_score",
+        "quality_criteria",
+    ),
+}
+
+
+def _require(model_schema: dict[str, Any], names: Sequence[str]) -> None:
+    """Make optional properties required and drop their ``null`` alternative and default."""
+    properties = model_schema["properties"]
+    required: list[str] = model_schema.setdefault("required", [])
+    for name in names:
+        prop = properties[name]
+        options = prop.get("anyOf")
+        if isinstance(options, list):
+            kept = [option for option in options if option.get("type") != "null"]
+            prop.pop("anyOf")
+            if len(kept) == 1:
+                prop.update(kept[0])
+            else:
+                prop["anyOf"] = kept
+        prop.pop("default", None)
+        if name not in required:
+            required.append(name)
+
+
 def conversation_json_schema() -> dict[str, Any]:
     """JSON schema of ONE conversation ``{conversation_metadata, training_pairs: [TrainingPair, ...]}``.
 
@@ -1193,6 +1610,9 @@ def conversation_json_schema() -> dict[str, Any]:
     """
     schema = ConversationBlock.model_json_schema(mode="validation")
     defs = schema.pop("$defs", {})
+    for name, required in GENERATION_REQUIRED.items():
+        _require(defs[name], required)
+    defs["TrainingPair"]["properties"]["turn_number"]["maximum"] = MAX_TURNS
     inlined: dict[str, Any] = _inline_refs(schema, defs, ())
     inlined["title"] = "Conversation"
     inlined["description"] = (

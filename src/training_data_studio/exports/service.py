@@ -331,7 +331,7 @@ def write_export(
             for conversation in members:
                 contents = [conversation.pairs[0].system_prompt]
                 for pair in conversation.pairs:
-                    contents += [pair.current_user_input, pair.target_response]
+                    contents += [pair.current_user_input, pair.reply]
                 largest = max(largest, example_tokens(contents))
         else:
             module = chat_jsonl if options.format is ExportFormat.CHAT_JSONL else sharegpt

@@ -143,7 +143,7 @@ def _check_annotated_record(record: Any, where: str, found: _Findings, max_token
             found.add(where, f"{issue.path}: {issue.message}")
     contents = [pairs[0].system_prompt]
     for pair in pairs:
-        contents += [pair.current_user_input, pair.target_response]
+        contents += [pair.current_user_input, pair.reply]
     found.measure(where, contents, max_tokens)
 
 

@@ -4,11 +4,17 @@ Steps: size check (before reading), read, decode UTF-8, parse JSON (or repair it
 asked, describing each repaired spot), validate with the document model (errors carry JSON paths), group
 the pairs into conversations and run the conversation-level checks (errors reject the file, warnings are
 reported). Nothing here touches the database.
+
+Layouts are detected from the content, never from a flag: a JSON object with ``training_pairs`` (one
+conversation, the user's generator adds ``input_parameters``), with ``conversations`` under
+``dataset_metadata`` or under a v4 ``training_file_metadata``, or JSON Lines: one training pair a line,
+with an optional ``{"_meta": {...}}`` first line (a ``.jsonl`` name, or text holding several JSON values).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +32,7 @@ from ..conversations.document import (
     json_path,
     seed_file_issues,
 )
-from .schemas import Problem
+from .schemas import Layout, Problem
 
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_ERRORS_PER_FILE = 50
@@ -52,6 +58,18 @@ class SeedSource:
         return cls(name=name, size=len(data), read=lambda: data)
 
 
+EXPECTED_SHAPES = (
+    "{dataset_metadata, consultant_profile, training_pairs} (one conversation, optionally with "
+    "input_parameters), {dataset_metadata, consultant_profile, conversations} (several), "
+    "{training_file_metadata, consultant_profile, conversations} (a v4 training file), or JSON Lines with one "
+    "training pair {id, conversation_id, turn_number, current_user_input, target_response, ...} a line and an "
+    'optional {"_meta": {...}} first line'
+)
+META_KEY = "_meta"
+# A line of JSON Lines holds one training pair; these keys tell a lone pair from a file of another shape.
+_PAIR_KEYS = frozenset({"conversation_id", "current_user_input"})
+
+
 @dataclass
 class ParsedSeed:
     name: str
@@ -60,6 +78,13 @@ class ParsedSeed:
     errors: list[Problem] = field(default_factory=list)
     warnings: list[Problem] = field(default_factory=list)
     repaired: bool = False
+    layout: Layout | None = None
+    # JSON Lines: the line of each training pair, so that errors name the line.
+    pair_lines: list[int] | None = None
+
+    @property
+    def pairs_merged(self) -> int:
+        return sum(doc.pairs_merged for doc in self.docs)
 
     @property
     def ok(self) -> bool:
@@ -110,11 +135,101 @@ def parse_source(source: SeedSource, *, repair: bool = False) -> ParsedSeed:
             byte_offset=exc.start,
         )
 
-    data = _parse_json(parsed, text, repair=repair)
+    if _looks_like_json_lines(source.name, text):
+        data = _parse_json_lines(parsed, text)
+    else:
+        data = _parse_json(parsed, text, repair=repair)
     if parsed.errors:
         return parsed
     _validate(parsed, data)
     return parsed
+
+
+def _looks_like_json_lines(name: str, text: str) -> bool:
+    """A ``.jsonl`` name, or text that holds one JSON value per line (``json`` stops at the second one)."""
+    if name.lower().endswith(".jsonl"):
+        return True
+    try:
+        _loads(text)
+    except json.JSONDecodeError as exc:
+        if exc.msg != "Extra data":
+            return False
+        first = text[: exc.pos].strip()
+        return "\n" not in first.strip() and first.startswith("{")
+    except (_SyntaxProblem, RecursionError):
+        return False
+    return False
+
+
+def _parse_json_lines(parsed: ParsedSeed, text: str) -> Any:
+    """``{"_meta": ..., "training_pairs": [...]}`` from JSON Lines, or None with one error per bad line."""
+    parsed.layout = "jsonl"
+    meta: Any = None
+    pairs: list[Any] = []
+    lines: list[int] = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            value = _loads(line)
+        except json.JSONDecodeError as exc:
+            parsed.error(
+                f"is not valid JSON: {exc.msg} (at {_snippet(line, exc.pos)}); each line of a JSON Lines file holds "
+                "one complete JSON object",
+                code="json_syntax",
+                line=number,
+                column=exc.colno,
+            )
+        except _SyntaxProblem as exc:
+            parsed.error(f"is not valid JSON: {exc}", code="json_syntax", line=number, column=1)
+        else:
+            if not pairs and meta is None and isinstance(value, dict) and set(value) == {META_KEY}:
+                meta = value[META_KEY]
+                continue
+            if not isinstance(value, dict) or not _PAIR_KEYS & set(value):
+                parsed.error(
+                    f"is not a training pair: a JSON Lines file holds one pair a line (expected keys id, "
+                    f"conversation_id, turn_number, current_user_input, target_response, ...; found "
+                    f"{_keys_of(value)})",
+                    code="wrong_shape",
+                    line=number,
+                    column=1,
+                )
+                continue
+            pairs.append(value)
+            lines.append(number)
+        if len(parsed.errors) >= MAX_ERRORS_PER_FILE:
+            parsed.error("... and possibly more errors after this line", code="truncated")
+            break
+    if parsed.errors:
+        return None
+    if not pairs:
+        parsed.error("holds no training pair: expected one JSON object per line", code="empty")
+        return None
+    parsed.pair_lines = lines
+    data: dict[str, Any] = {META_KEY: meta} if meta is not None else {}
+    data["training_pairs"] = pairs
+    return data
+
+
+def _is_schema(value: Any) -> bool:
+    return isinstance(value, dict) and "$schema" in value
+
+
+def _keys_of(value: Any) -> str:
+    if isinstance(value, dict):
+        return "keys " + (", ".join(sorted(value)) if value else "none")
+    return _describe_json_type(value)
+
+
+def _describe_json_type(value: Any) -> str:
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, str):
+        return "a string"
+    if value is None:
+        return "null"
+    return "a " + type(value).__name__
 
 
 def _parse_json(parsed: ParsedSeed, text: str, *, repair: bool) -> Any:
@@ -170,30 +285,70 @@ def _parse_json(parsed: ParsedSeed, text: str, *, repair: bool) -> Any:
 
 
 def _validate(parsed: ParsedSeed, data: Any) -> None:
-    if isinstance(data, dict) and "training_pairs" not in data and "conversations" not in data:
+    if isinstance(data, dict) and _PAIR_KEYS <= set(data) and "training_pairs" not in data:
+        data = {"training_pairs": [data]}  # one training pair: JSON Lines of a single line
+        parsed.layout, parsed.pair_lines = "jsonl", [1]
+    if not isinstance(data, dict) or ("training_pairs" not in data and "conversations" not in data):
+        schema = " (it is a JSON Schema: it describes a layout, it holds no conversations)" if _is_schema(data) else ""
         parsed.error(
-            "is not a seed file: it has neither 'training_pairs' (one conversation) nor 'conversations' (several)",
+            f"is not a seed file of a known layout{schema}; expected {EXPECTED_SHAPES}; found {_keys_of(data)}",
             code="wrong_shape",
             json_path="$",
         )
+        return
     try:
         seed_file = SeedFile.model_validate(data)
     except ValidationError as exc:
         errors = document_errors(exc)
         for error in errors[:MAX_ERRORS_PER_FILE]:
             shown = f" (got {error.input})" if error.input and error.input not in error.message else ""
-            parsed.error(f"{error.message}{shown}", code=error.type, json_path=error.path)
+            parsed.errors.append(_located(parsed, error.type, error.path, f"{error.message}{shown}"))
         if len(errors) > MAX_ERRORS_PER_FILE:
             parsed.error(f"... and {len(errors) - MAX_ERRORS_PER_FILE} more errors", code="truncated")
         return
-    if parsed.errors:
-        return
     parsed.seed_file = seed_file
-    for issue in seed_file_issues(seed_file):
-        problem = Problem(file=parsed.name, code=issue.code, json_path=issue.path, message=issue.message)
+    parsed.layout = parsed.layout or seed_file.layout
+    docs = group_conversations(seed_file)
+    for issue in seed_file_issues(seed_file, docs):
+        problem = _located(parsed, issue.code, issue.path, issue.message)
         (parsed.errors if issue.severity is Severity.ERROR else parsed.warnings).append(problem)
+    parsed.warnings.extend(_meta_warnings(parsed, data))
     if not parsed.errors:
-        parsed.docs = group_conversations(seed_file)
+        parsed.docs = docs
+
+
+_LINE_PATH = re.compile(r"^\$\.training_pairs\[(\d+)\]")
+
+
+def _located(parsed: ParsedSeed, code: str, path: str, message: str) -> Problem:
+    """A problem at a JSON path; in JSON Lines the path of a pair becomes its line and a path inside it."""
+    match = _LINE_PATH.match(path) if parsed.pair_lines is not None else None
+    if match is None or parsed.pair_lines is None:
+        return Problem(file=parsed.name, code=code, json_path=path, message=message)
+    line = parsed.pair_lines[int(match.group(1))]
+    return Problem(
+        file=parsed.name, code=code, line=line, column=1, json_path="$" + path[match.end() :], message=message
+    )
+
+
+def _meta_warnings(parsed: ParsedSeed, data: dict[str, Any]) -> list[Problem]:
+    """The JSON Lines header's declared pair count, compared with the lines (a claim: a warning)."""
+    meta = data.get(META_KEY)
+    declared = meta.get("total_pairs") if isinstance(meta, dict) else None
+    present = len(data.get("training_pairs") or [])
+    if parsed.layout != "jsonl" or not isinstance(declared, int) or isinstance(declared, bool) or declared == present:
+        return []
+    return [
+        Problem(
+            file=parsed.name,
+            code="declared_count_mismatch",
+            line=1,
+            column=1,
+            json_path="$._meta.total_pairs",
+            message=f"declares {declared} training pairs but the file holds {present}; the declared value is kept "
+            "as written and the stored counts are the real ones",
+        )
+    ]
 
 
 def _first_syntax_error(text: str) -> json.JSONDecodeError | None:

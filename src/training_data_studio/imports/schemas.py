@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 FileStatus = Literal["imported", "duplicate", "failed"]
 RunStatus = Literal["running", "completed", "completed_with_errors", "failed", "rolled_back"]
 ItemAction = Literal["filled_plan", "inserted", "replaced"]
+# single: {dataset_metadata, consultant_profile, training_pairs}; multi: {dataset_metadata, ..., conversations};
+# training_file: the v4 {training_file_metadata, consultant_profile, conversations}; jsonl: one pair a line.
+Layout = Literal["single", "multi", "training_file", "jsonl"]
 
 
 class ImportOptions(BaseModel):
@@ -53,11 +56,16 @@ class Problem(BaseModel):
 class FileReport(BaseModel):
     path: str
     status: FileStatus
-    layout: Literal["single", "multi"] | None = None
+    layout: Layout | None = None
     repaired: bool = False
     conversations: int = 0
     turns: int = 0
     sentences: int = 0
+    pairs_merged: int = Field(
+        default=0, description="Half pairs (a client message without a reply) merged into the exchange after them."
+    )
+    incomplete: int = Field(default=0, description="Conversations holding fewer pairs than the file declares.")
+    open_endings: int = Field(default=0, description="Conversations that end on a client message.")
     duplicates: int = 0
     conversation_ids: list[str] = Field(default_factory=list)
     duplicate_ids: list[str] = Field(default_factory=list)

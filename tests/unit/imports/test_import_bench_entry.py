@@ -8,6 +8,7 @@ import re
 from pathlib import Path
 
 from training_data_studio.bench.import_bench import ImportBenchResult, append_to_docs
+from training_data_studio.quality.checks import ALL_CHECKS
 
 RESULT = ImportBenchResult(
     mode="server",
@@ -35,7 +36,7 @@ def test_the_entry_names_machine_date_load_and_the_quality_checks(tmp_path: Path
     assert re.search(r"## Seed import \(server database\), \d{4}-\d\d-\d\d \d\d:\d\d UTC", text)
     assert "CPUs, Python" in text
     assert "Load average: 0.4 at the start, 1.3 at the end" in text
-    assert "all 14 computed checks run on every conversation" in text
+    assert f"all {len(ALL_CHECKS)} computed checks run on every conversation" in text
     assert "3500 turns and 900 quality_metrics rows counted in the database" in text
     assert "**700 turns/s**" in text
     assert "Target: >= 500 turns/s: met" in text

@@ -70,10 +70,20 @@ def test_json_of_the_wrong_shape_is_refused(tmp_path: Path, document: object) ->
     errors, _ = _parse(write_json(tmp_path, "shape.json", document))
     assert errors
     assert all(e.startswith(f"{tmp_path / 'shape.json'}: $") for e in errors)
-    if isinstance(document, dict):
-        assert "is not a seed file: it has neither 'training_pairs'" in errors[0]
-    else:
-        assert "must be a JSON object" in errors[0]
+    assert len(errors) == 1
+    assert (
+        "is not a seed file of a known layout; expected {dataset_metadata, consultant_profile, training_pairs}"
+        in (errors[0])
+    )
+    assert "{training_file_metadata, consultant_profile, conversations}" in errors[0]
+    assert "JSON Lines" in errors[0]
+    assert errors[0].endswith(
+        "found keys hello"
+        if isinstance(document, dict)
+        else "found an array"
+        if isinstance(document, list)
+        else "found a string"
+    )
 
 
 def test_a_file_over_the_limit_is_refused_before_it_is_read(tmp_path: Path) -> None:
@@ -110,11 +120,23 @@ def test_a_utf8_byte_order_mark_is_accepted(tmp_path: Path) -> None:
     assert _parse(path) == ([], [])
 
 
-def test_turn_number_9_is_refused_with_its_path(tmp_path: Path) -> None:
-    document = with_value(good_seed(), ("training_pairs", 1, "turn_number"), 9)
-    errors, _ = _parse(write_json(tmp_path, "turn9.json", document))
-    assert errors[0].startswith(f"{tmp_path / 'turn9.json'}: $.training_pairs[1].turn_number: must be a whole number")
-    assert "(got 9)" in errors[0]
+def test_a_turn_number_repeated_is_refused_with_its_path(tmp_path: Path) -> None:
+    document = with_value(good_seed(), ("training_pairs", 1, "turn_number"), 1)
+    errors, _ = _parse(write_json(tmp_path, "again.json", document))
+    assert errors == [
+        f"{tmp_path / 'again.json'}: $.training_pairs[1].turn_number: turn_number is 1 after turn 1; put the pairs "
+        "of a conversation in order, each number once"
+    ]
+
+
+def test_a_gap_in_the_turn_numbers_is_a_warning(tmp_path: Path) -> None:
+    document = with_value(good_seed(), ("training_pairs", 1, "turn_number"), 4)
+    errors, warnings = _parse(write_json(tmp_path, "gap.json", document))
+    assert errors == []
+    assert any(
+        "$.training_pairs[1].turn_number: turn_number is 4 after 1: turn(s) 2, 3 are not in this file" in w
+        for w in warnings
+    )
 
 
 def test_a_quality_score_of_7_5_is_refused_with_its_path(tmp_path: Path) -> None:

@@ -120,7 +120,7 @@ def build_examples(
         messages = [Message("system", pairs[0].system_prompt)]
         for pair in pairs:
             messages.append(Message("user", pair.current_user_input))
-            messages.append(Message("assistant", pair.target_response, weight))
+            messages.append(Message("assistant", pair.reply, weight))
         return [Example(conversation.conversation_id, conversation.conversation_id, messages)]
 
     examples = []
@@ -128,9 +128,9 @@ def build_examples(
         messages = [Message("system", pair.system_prompt)]
         for earlier in pairs[:index]:
             messages.append(Message("user", earlier.current_user_input))
-            messages.append(Message("assistant", earlier.target_response, 0))
+            messages.append(Message("assistant", earlier.reply, 0))
         messages.append(Message("user", pair.current_user_input))
-        messages.append(Message("assistant", pair.target_response, final_weight))
+        messages.append(Message("assistant", pair.reply, final_weight))
         examples.append(Example(pair.id, conversation.conversation_id, messages))
     return examples
 

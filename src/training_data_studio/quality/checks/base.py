@@ -97,10 +97,11 @@ class TurnView:
     the text the sentence analysis is compared with), each computed once, on first use, and shared by
     every check that reads it."""
 
-    def __init__(self, pair: TrainingPair) -> None:
+    def __init__(self, pair: TrainingPair, number: int | None = None) -> None:
         self.pair = pair
-        self.number = pair.turn_number
-        self.response = pair.target_response
+        # The exchange's place in the conversation (a file's pair numbers also count its half pairs).
+        self.number = pair.turn_number if number is None else number
+        self.response = pair.reply
         self.user_input = pair.current_user_input
 
     @cached_property
@@ -173,7 +174,7 @@ class ConversationView:
     turns: list[TurnView] = field(init=False)
 
     def __post_init__(self) -> None:
-        self.turns = [TurnView(pair) for pair in self.pairs]
+        self.turns = [TurnView(pair, number) for number, pair in enumerate(self.pairs, start=1)]
         if self.metrics is None:
             self.metrics = compute_metrics(self.pairs)
 

@@ -25,11 +25,14 @@ _LETTER_OR_DIGIT = re.compile(r"[^\W_]")
 
 def _missing_context_parts(pair: TrainingPair) -> list[str]:
     context = pair.emotional_context
+    if context is None:
+        return ["emotional context"]
     missing = []
     emotions = context.detected_emotions
-    if not emotions.primary.strip() or not emotions.valence.strip():
+    if emotions is None or not emotions.primary.strip() or not (emotions.valence or "").strip():
         missing.append("detected emotions")
-    phrases = sum(1 if isinstance(v, str) and v.strip() else len(v) for v in context.emotional_indicators.values())
+    indicators = context.emotional_indicators or {}
+    phrases = sum(1 if isinstance(v, str) and v.strip() else len(v) for v in indicators.values())
     if phrases == 0:
         missing.append("emotional indicators")
     if not context.behavioral_assessment:
@@ -37,6 +40,24 @@ def _missing_context_parts(pair: TrainingPair) -> list[str]:
     if not context.client_needs_hierarchy:
         missing.append("client needs")
     return missing
+
+
+def annotation_blocks_present(view: ConversationView) -> list[Finding]:
+    """A lean conversation (the user's later pipeline writes only detected emotions) is imported as it is:
+    this check names, turn by turn, the annotation blocks it lacks, so that it shows as lean and needs
+    review instead of passing for a fully annotated one."""
+    findings = []
+    for turn in view.turns:
+        missing = turn.pair.missing_blocks()
+        if missing:
+            findings.append(
+                Finding(
+                    f"Lean annotation on turn {turn.number}: no {', '.join(missing)}",
+                    f"Annotate turn {turn.number}: add {', '.join(missing)} (or regenerate the conversation)",
+                    turn=turn.number,
+                )
+            )
+    return findings
 
 
 def emotional_context_complete(view: ConversationView) -> list[Finding]:
@@ -66,7 +87,7 @@ def emotional_progression_tracked(view: ConversationView) -> list[Finding]:
             turn=turn.number,
         )
         for turn in view.turns[1:]
-        if not turn.pair.emotional_context.emotional_progression
+        if turn.pair.emotional_context is None or not turn.pair.emotional_context.emotional_progression
     ]
 
 
@@ -110,6 +131,14 @@ def _coverage_findings(turn: TurnView) -> list[Finding]:
     covered = bytearray(len(reply))
     findings = []
     cursor = 0
+    if pair.response_breakdown is None:
+        return [
+            Finding(
+                f"Turn {number} has no sentence analysis",
+                f"Analyze sentences: add the response_breakdown of turn {number}",
+                turn=number,
+            )
+        ]
     for analysed in pair.response_breakdown.sentences:
         text = analysed.text if is_plain(analysed.text) else normalise_spaces(analysed.text)
         at = reply.find(text, cursor)
@@ -150,7 +179,8 @@ def all_sentences_analysed(view: ConversationView) -> list[Finding]:
 def word_choice_rationales(view: ConversationView) -> list[Finding]:
     findings = []
     for turn in view.turns:
-        for analysed in turn.pair.response_breakdown.sentences:
+        breakdown = turn.pair.response_breakdown
+        for analysed in breakdown.sentences if breakdown else ():
             count = len(analysed.word_choice_rationale)
             if RATIONALE_MIN <= count <= RATIONALE_MAX:
                 continue
@@ -169,6 +199,7 @@ def word_choice_rationales(view: ConversationView) -> list[Finding]:
 
 
 CHECKS = (
+    Check("annotation_blocks_present", Group.COMPLETENESS, "Annotation blocks present", annotation_blocks_present),
     Check("emotional_context_complete", Group.COMPLETENESS, "Complete emotional context", emotional_context_complete),
     Check(
         "emotional_progression_tracked",
