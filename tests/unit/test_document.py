@@ -456,7 +456,8 @@ def test_multi_layout_block_turn_count_mismatch_is_a_warning_and_marks_it_incomp
     assert [(issue.severity, issue.code, issue.path) for issue in issues] == [
         (Severity.WARNING, "declared_turns_mismatch", "$.conversations[0].conversation_metadata.total_turns")
     ]
-    assert "declares 4 turns" in issues[0].message and "2 training pairs" in issues[0].message
+    assert "declares 4 turns" in issues[0].message
+    assert "2 training pairs" in issues[0].message
     (doc,) = group_conversations(seed)
     assert doc.incomplete
     assert doc.to_single_file_dict()["conversation_metadata"]["total_turns"] == 4

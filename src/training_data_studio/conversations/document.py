@@ -694,13 +694,17 @@ class TrainingPair(DocumentModel):
         return self.emotional_context.detected_emotions if self.emotional_context else None
 
     def missing_blocks(self) -> list[str]:
-        """The annotation blocks of the full layout that this pair does not carry."""
+        """The annotation blocks of the full layout that this pair does not carry at all (an empty block is
+        present: the completeness checks judge what it holds)."""
         context = self.emotional_context
         present = {
             "emotional_context.detected_emotions": context is not None and context.detected_emotions is not None,
-            "emotional_context.emotional_indicators": context is not None and bool(context.emotional_indicators),
-            "emotional_context.behavioral_assessment": context is not None and bool(context.behavioral_assessment),
-            "emotional_context.client_needs_hierarchy": context is not None and bool(context.client_needs_hierarchy),
+            "emotional_context.emotional_indicators": context is not None and context.emotional_indicators is not None,
+            "emotional_context.behavioral_assessment": context is not None
+            and context.behavioral_assessment is not None,
+            "emotional_context.client_needs_hierarchy": (
+                context is not None and context.client_needs_hierarchy is not None
+            ),
             "response_strategy": self.response_strategy is not None,
             "response_breakdown": self.response_breakdown is not None,
             "expected_user_response_patterns": self.expected_user_response_patterns is not None,

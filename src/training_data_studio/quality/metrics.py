@@ -25,7 +25,7 @@ from dataclasses import asdict, dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from ..conversations.counting import turn_sentence_count, word_count
+from ..conversations.counting import analysed_sentences, turn_sentence_count, word_count
 from ..conversations.document import TrainingPair
 
 # The spec's guidance: a sentence's word-choice rationale should explain 3 to 6 words or phrases.
@@ -42,25 +42,38 @@ def _average(values: Sequence[float], quantum: Decimal) -> Decimal | None:
     return (total / len(values)).quantize(quantum, rounding=ROUND_HALF_UP)
 
 
+def _criteria(pair: TrainingPair) -> dict[str, int | float]:
+    training = pair.training_metadata
+    return training.quality_criteria or {} if training is not None else {}
+
+
 def _criterion(pairs: Sequence[TrainingPair], key: str) -> Decimal | None:
-    values = [p.training_metadata.quality_criteria[key] for p in pairs if key in p.training_metadata.quality_criteria]
+    values = [_criteria(p)[key] for p in pairs if key in _criteria(p)]
     return _average(values, _ONE_DECIMAL)
 
 
 def _indicator_phrases(pair: TrainingPair) -> int:
-    return sum(1 if isinstance(v, str) else len(v) for v in pair.emotional_context.emotional_indicators.values())
+    indicators = (pair.emotional_context.emotional_indicators if pair.emotional_context else None) or {}
+    return sum(1 if isinstance(v, str) else len(v) for v in indicators.values())
 
 
 def _has_complete_emotional_context(pair: TrainingPair) -> bool:
     context = pair.emotional_context
-    emotions = context.detected_emotions
+    emotions = context.detected_emotions if context else None
     return (
-        bool(emotions.primary.strip())
-        and bool(emotions.valence.strip())
+        context is not None
+        and emotions is not None
+        and bool(emotions.primary.strip())
+        and bool((emotions.valence or "").strip())
         and _indicator_phrases(pair) > 0
         and bool(context.behavioral_assessment)
         and bool(context.client_needs_hierarchy)
     )
+
+
+def _strategy_text(pair: TrainingPair, name: str) -> str:
+    strategy = pair.response_strategy
+    return str(getattr(strategy, name) or "") if strategy is not None else ""
 
 
 @dataclass(frozen=True)
@@ -95,16 +108,16 @@ class ConversationMetrics:
 
 def compute_metrics(pairs: Sequence[TrainingPair]) -> ConversationMetrics:
     """Counts, completeness and the document's own scores for one conversation's pairs (in turn order)."""
-    sentences = [s for p in pairs for s in p.response_breakdown.sentences]
+    sentences = [s for p in pairs for s in analysed_sentences(p)]
     total_sentences = sum(turn_sentence_count(p) for p in pairs)
-    total_words = sum(word_count(p.target_response) for p in pairs)
+    total_words = sum(word_count(p.reply) for p in pairs)
     with_rationale = sum(1 for s in sentences if s.word_choice_rationale)
     in_range = sum(1 for s in sentences if RATIONALE_MIN <= len(s.word_choice_rationale) <= RATIONALE_MAX)
 
     complete_context = bool(pairs) and all(_has_complete_emotional_context(p) for p in pairs)
-    progression = all(bool(p.emotional_context.emotional_progression) for p in pairs[1:])
-    primary_strategy = bool(pairs) and all(p.response_strategy.primary_strategy.strip() for p in pairs)
-    rationale = bool(pairs) and all(p.response_strategy.primary_rationale.strip() for p in pairs)
+    progression = all(bool(p.emotional_context and p.emotional_context.emotional_progression) for p in pairs[1:])
+    primary_strategy = bool(pairs) and all(_strategy_text(p, "primary_strategy").strip() for p in pairs)
+    rationale = bool(pairs) and all(_strategy_text(p, "primary_rationale").strip() for p in pairs)
     sentences_explained = bool(sentences) and with_rationale == len(sentences)
     complete = complete_context and progression and primary_strategy and rationale and sentences_explained
 
@@ -123,7 +136,14 @@ def compute_metrics(pairs: Sequence[TrainingPair]) -> ConversationMetrics:
         total_sentences=total_sentences,
         total_word_count=total_words,
         average_words_per_sentence=average_words,
-        overall_quality_score=_average([p.training_metadata.quality_score for p in pairs], _ONE_DECIMAL),
+        overall_quality_score=_average(
+            [
+                p.training_metadata.quality_score
+                for p in pairs
+                if p.training_metadata and p.training_metadata.quality_score
+            ],
+            _ONE_DECIMAL,
+        ),
         empathy_score=_criterion(pairs, "empathy_score"),
         clarity_score=_criterion(pairs, "clarity_score"),
         appropriateness_score=_criterion(pairs, "appropriateness_score"),
@@ -133,7 +153,7 @@ def compute_metrics(pairs: Sequence[TrainingPair]) -> ConversationMetrics:
         emotional_indicator_count=sum(_indicator_phrases(p) for p in pairs),
         has_primary_strategy=primary_strategy,
         has_strategy_rationale=rationale,
-        technique_count=sum(len(p.response_strategy.specific_techniques or []) for p in pairs),
+        technique_count=sum(len(p.response_strategy.specific_techniques or []) for p in pairs if p.response_strategy),
         sentences_analyzed=len(sentences),
         sentences_with_word_rationale=with_rationale,
         word_choice_rationale_completeness=completeness,

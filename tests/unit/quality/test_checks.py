@@ -45,11 +45,11 @@ def test_every_check_passes_on_our_samples(name: str) -> None:
     assert evaluation.issues == []
 
 
-def test_there_are_fourteen_checks_in_three_groups() -> None:
-    assert len(ALL_CHECKS) == 14
-    assert [check.group.value for check in ALL_CHECKS].count("completeness") == 5
+def test_there_are_fifteen_checks_in_three_groups() -> None:
+    assert len(ALL_CHECKS) == 15
+    assert [check.group.value for check in ALL_CHECKS].count("completeness") == 6
     assert {check.group.value for check in ALL_CHECKS} == {"completeness", "counts", "voice"}
-    assert len({check.key for check in ALL_CHECKS}) == 14
+    assert len({check.key for check in ALL_CHECKS}) == 15
 
 
 # --------------------------------------------------------------------------------------------------
@@ -322,11 +322,11 @@ def test_computed_score_is_the_share_of_applicable_checks_passed() -> None:
     pairs[1]["emotional_context"]["emotional_indicators"] = {}
     replace_sentence(pairs[3], len(reply_sentences(pairs[3])), "Talk soon.")
     evaluation = evaluate(validated(pairs), tier="tier3_edge", status="generated", is_seed=False)
-    assert evaluation.applicable == 13  # concrete numbers does not apply to Tier 3
-    assert evaluation.passed == 11
-    assert evaluation.computed_score == Decimal("0.846")
+    assert evaluation.applicable == 14  # concrete numbers does not apply to Tier 3
+    assert evaluation.passed == 12
+    assert evaluation.computed_score == Decimal("0.857")
     row = evaluation.as_row()
-    assert row["computed_score"] == Decimal("0.846")
+    assert row["computed_score"] == Decimal("0.857")
     assert row["all_required_fields_complete"] is False
     assert row["ready_for_training"] is False
     assert row["needs_review"] is True
