@@ -3,8 +3,10 @@
 The export is rebuilt from what the import kept verbatim: the conversation's ``source_envelope`` (the
 file-level keys, or for a conversation from a multi-layout file the envelope the document model's
 ``ConversationDoc`` gives it) and every turn's ``source_json``, in turn order:
-``{**source_envelope, "training_pairs": [source_json, ...]}``. For an imported single-conversation file
-the result deep-equals the file (key order aside).
+``{**source_envelope, "training_pairs": [source_json, ...]}``. A turn merged from a half pair gives back
+both pairs (``source_half_pairs`` first), and a conversation that ends on a client message gives back its
+``open_ending`` pairs last. For an imported single-conversation file the result deep-equals the file (key
+order aside); for a conversation of a multi-conversation file, its block.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import copy
 import uuid
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
 from ..core.errors import ConflictError, NotFoundError
@@ -30,8 +32,11 @@ def find_conversation(*, session: Session, ident: str | uuid.UUID) -> TrainingCo
             row_id = uuid.UUID(ident)
         except ValueError:
             row_id = None
+    # The user's later files key conversations by UUIDs: a UUID may be a row id or a conversation_id.
     condition = (
-        TrainingConversation.id == row_id if row_id is not None else TrainingConversation.conversation_id == ident
+        or_(TrainingConversation.id == row_id, TrainingConversation.conversation_id == str(ident))
+        if row_id is not None
+        else TrainingConversation.conversation_id == ident
     )
     row = session.scalars(select(TrainingConversation).where(condition)).one_or_none()
     if row is None:
@@ -41,16 +46,21 @@ def find_conversation(*, session: Session, ident: str | uuid.UUID) -> TrainingCo
 
 def export_document(*, session: Session, row: TrainingConversation) -> dict[str, Any] | None:
     """The single-file layout of a conversation row, or None when it has no turns yet."""
-    sources = session.scalars(
-        select(TrainingTurn.source_json)
+    turns = session.execute(
+        select(TrainingTurn.source_json, TrainingTurn.source_half_pairs)
         .where(TrainingTurn.conversation_id == row.id)
         .order_by(TrainingTurn.turn_number)
     ).all()
-    if not sources:
+    if not turns:
         return None
+    pairs: list[Any] = []
+    for source, halves in turns:
+        pairs.extend(halves or [])
+        pairs.append(source)
+    pairs.extend(row.open_ending or [])
     envelope = copy.deepcopy(row.source_envelope or {})
     envelope.pop("training_pairs", None)
-    return {**envelope, "training_pairs": list(sources)}
+    return {**envelope, "training_pairs": pairs}
 
 
 def export_conversation(*, session: Session, ident: str | uuid.UUID) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 Persona = Literal["Marcus", "Jennifer", "David", "Mixed"]
 Tier = Literal["tier1_template", "tier2_scenario", "tier3_edge"]
 # The values of models.enums.ConversationStatus, spelled out for the OpenAPI schema (a test keeps them equal).
-Status = Literal["planned", "in_progress", "generated", "reviewed", "approved", "flagged", "failed"]
+Status = Literal["planned", "in_progress", "incomplete", "generated", "reviewed", "approved", "flagged", "failed"]
 SortKey = Literal["number", "persona", "status", "quality", "relevance"]
 SortOrder = Literal["asc", "desc"]
 ReviewStatus = Literal["reviewed", "approved", "flagged", "generated"]
@@ -22,7 +22,16 @@ ReviewStatus = Literal["reviewed", "approved", "flagged", "generated"]
 PERSONAS: tuple[Persona, ...] = ("Marcus", "Jennifer", "David", "Mixed")
 TIERS: tuple[Tier, ...] = ("tier1_template", "tier2_scenario", "tier3_edge")
 # The order a conversation moves through; sorting by status follows it rather than the alphabet.
-STATUSES: tuple[Status, ...] = ("planned", "in_progress", "generated", "reviewed", "approved", "flagged", "failed")
+STATUSES: tuple[Status, ...] = (
+    "planned",
+    "in_progress",
+    "incomplete",
+    "generated",
+    "reviewed",
+    "approved",
+    "flagged",
+    "failed",
+)
 # A conversation in one of these states has its turns: it counts as generated in the summary.
 GENERATED_STATUSES: tuple[Status, ...] = ("generated", "reviewed", "approved", "flagged")
 # Still to be generated (a failed generation can be retried).
@@ -38,6 +47,8 @@ TIER_LABELS = {
 STATUS_LABELS = {
     "planned": "Planned",
     "in_progress": "In progress",
+    # Imported with fewer pairs than its file declares; generation can complete it.
+    "incomplete": "Incomplete",
     "generated": "Generated",
     "reviewed": "Reviewed",
     "approved": "Approved",

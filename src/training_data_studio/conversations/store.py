@@ -38,12 +38,14 @@ from ..models import (
     TrainingTurn,
 )
 from .canonical import canonical_pacing, canonical_valence
-from .counting import turn_sentence_count, word_count
-from .document import ConversationBlock, ConversationDoc, Issue, Severity, TrainingPair
+from .counting import analysed_sentences, turn_sentence_count, word_count
+from .document import MAX_TURNS, ConversationBlock, ConversationDoc, Issue, Severity, TrainingPair
 
 SEED_IMPORT_METHOD = "seed_import"
 KNOWN_PERSONAS = ("Marcus", "Jennifer", "David")
 MIXED_PERSONA = "Mixed"
+# The archetype keys of the user's later files, for a client whose name is not one of ours.
+PERSONA_ARCHETYPES = {"overwhelmed_avoider": "Marcus", "anxious_planner": "Jennifer", "pragmatic_optimist": "David"}
 DEFAULT_TIER = "tier1_template"
 # The spec's eight indicator columns, filled when the document uses exactly these keys.
 INDICATOR_COLUMNS = (
@@ -102,7 +104,9 @@ def column_issues(doc: ConversationDoc) -> list[Issue]:
 
     conversations, contexts = table_of(TrainingConversation), table_of(EmotionalContext)
     for index, (pair, path) in enumerate(zip(doc.pairs, doc.pair_paths, strict=True)):
-        emotions = pair.emotional_context.detected_emotions
+        emotions = pair.detected_emotions
+        if emotions is None or pair.emotional_context is None:
+            continue
         base = f"{path}.emotional_context.detected_emotions"
         if index == 0:
             check(emotions.primary, conversations, "starting_emotion", f"{base}.primary")
@@ -135,45 +139,73 @@ def _first_sentence_words(text: str) -> str:
     return topic.rstrip(" ,;:.-") or text[:TOPIC_MAX_CHARS]
 
 
-def persona_fields(pair: TrainingPair) -> dict[str, Any]:
-    """Persona of a conversation that is not in the plan, from ``client_persona``.
+def persona_type_of(persona: str, persona_key: str | None = None) -> str:
+    """One of our three personas by the first word of the client's name ("David Chen - The Pragmatic
+    Optimist" -> David) or by the archetype key of the user's later files, else 'Mixed'."""
+    first = _FIRST_WORD.match(persona.strip())
+    if first and first.group() in KNOWN_PERSONAS:
+        return first.group()
+    return PERSONA_ARCHETYPES.get(persona_key or "", MIXED_PERSONA)
 
-    ``persona_type`` is the first word when it names one of our three personas, else 'Mixed';
-    ``persona_name`` is the text before " - " or the first comma ("Marcus Thompson - The Overwhelmed
-    Avoider" -> "Marcus Thompson").
+
+def persona_fields(pair: TrainingPair, scaffolding: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Persona of a conversation that is not in the plan, from ``client_persona`` (or the scaffolding's
+    persona name).
+
+    ``persona_type`` see :func:`persona_type_of`; ``persona_name`` is the text before " - " or the first
+    comma ("Marcus Thompson - The Overwhelmed Avoider" -> "Marcus Thompson").
     """
+    scaffolding = scaffolding or {}
     metadata = pair.conversation_metadata
-    persona = metadata.client_persona.strip()
-    first = _FIRST_WORD.match(persona)
-    persona_type = first.group() if first and first.group() in KNOWN_PERSONAS else MIXED_PERSONA
+    persona = ((metadata.client_persona if metadata else None) or scaffolding.get("persona_name") or "").strip()
     name = re.split(r" - | – | — |,", persona, maxsplit=1)[0].strip() or persona or "Unknown client"
     name_limit = _limit(table_of(TrainingConversation), "persona_name") or 100
     return {
-        "persona_type": persona_type,
+        "persona_type": persona_type_of(persona, scaffolding.get("persona_key")),
         "persona_name": name[:name_limit],
-        "persona_description": metadata.client_background or persona,
+        "persona_description": (metadata.client_background if metadata else None) or persona or None,
     }
 
 
-def topic_fields(pair: TrainingPair) -> dict[str, Any]:
-    """Topic of a conversation that is not in the plan: ``training_topic`` when the metadata has one, else
-    the first words of ``session_context`` (at most 10 words / 80 characters); the full session context
-    becomes the topic description."""
+def topic_fields(pair: TrainingPair, scaffolding: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Topic of a conversation that is not in the plan: ``training_topic`` when the metadata (or the
+    scaffolding) has one, else the first words of ``session_context`` (at most 10 words / 80 characters);
+    the full session context becomes the topic description."""
     metadata = pair.conversation_metadata
-    context = metadata.session_context.strip()
-    topic = (metadata.training_topic or "").strip() or _first_sentence_words(context) or "Imported conversation"
+    context = ((metadata.session_context if metadata else None) or "").strip()
+    named = (metadata.training_topic if metadata else None) or (scaffolding or {}).get("training_topic") or ""
+    topic = named.strip() or _first_sentence_words(context) or "Imported conversation"
     return {"topic_category": topic, "topic_description": context or None}
 
 
-def new_row_fields(doc: ConversationDoc) -> dict[str, Any]:
-    """Identity columns of a conversation that has no plan row."""
+def new_row_fields(doc: ConversationDoc, *, source_file: str | None = None) -> dict[str, Any]:
+    """Identity columns of a conversation that has no plan row: an extra conversation outside the plan,
+    tagged with the file it came from and the persona / arc / topic its file gave it."""
     first = doc.pairs[0]
+    scaffolding = doc.scaffolding()
+    arc_limit = _limit(table_of(TrainingConversation), "tier_template") or 100
+    arc_key = scaffolding.get("emotional_arc_key")
     return {
-        **persona_fields(first),
-        **topic_fields(first),
+        **persona_fields(first, scaffolding),
+        **topic_fields(first, scaffolding),
         "tier": DEFAULT_TIER,
-        "turn_count_target": len(doc.pairs),
+        "tier_template": arc_key[:arc_limit] if arc_key else None,
+        "emotional_arc_description": scaffolding.get("emotional_arc"),
+        "turn_count_target": max(len(doc.pairs), _declared_exchanges(doc)),
+        "source_file": source_file,
+        "scaffolding": scaffolding or None,
     }
+
+
+def _declared_exchanges(doc: ConversationDoc) -> int:
+    """The exchanges an incomplete conversation should have: its declared pairs, halved when half of its
+    pairs are half pairs (the file counts both halves of an exchange)."""
+    declared = doc.declared_turns
+    if not doc.incomplete or not isinstance(declared, int):
+        return 0
+    if doc.pairs_merged:
+        return min(MAX_TURNS, -(-declared // 2))
+    return min(MAX_TURNS, declared)
 
 
 def _decimal(value: float | int | None) -> Decimal | None:
@@ -197,29 +229,31 @@ class Measure(Protocol):
 
 
 def is_seed_document(doc: ConversationDoc) -> bool:
-    return any(pair.training_metadata.use_as_seed_example is True for pair in doc.pairs)
+    return any(pair.training_metadata and pair.training_metadata.use_as_seed_example is True for pair in doc.pairs)
 
 
 def content_fields(doc: ConversationDoc) -> dict[str, Any]:
     """Columns that describe the conversation's content (set on new rows and on filled plan rows alike)."""
     first, last = doc.pairs[0], doc.pairs[-1]
     metadata = first.conversation_metadata
-    training = [pair.training_metadata for pair in doc.pairs]
+    training = [pair.training_metadata for pair in doc.pairs if pair.training_metadata is not None]
     variation_counts = [t.generate_variations_count for t in training if t.generate_variations_count is not None]
     seed = is_seed_document(doc)
+    starting, ending = first.detected_emotions, last.detected_emotions
     return {
-        "session_context": metadata.session_context,
-        "conversation_phase": metadata.conversation_phase,
-        "expected_outcome": metadata.expected_outcome,
-        "starting_emotion": first.emotional_context.detected_emotions.primary,
-        "starting_emotion_intensity": _decimal(first.emotional_context.detected_emotions.intensity),
-        "ending_emotion": last.emotional_context.detected_emotions.primary,
-        "ending_emotion_intensity": _decimal(last.emotional_context.detected_emotions.intensity),
+        "session_context": metadata.session_context if metadata else None,
+        "conversation_phase": metadata.conversation_phase if metadata else None,
+        "expected_outcome": metadata.expected_outcome if metadata else None,
+        "starting_emotion": starting.primary if starting else None,
+        "starting_emotion_intensity": _decimal(starting.intensity) if starting else None,
+        "ending_emotion": ending.primary if ending else None,
+        "ending_emotion_intensity": _decimal(ending.intensity) if ending else None,
         "is_seed_example": seed,
         "use_for_variations": seed,
-        "human_reviewed": all(t.human_reviewed is True for t in training),
+        "human_reviewed": bool(training) and all(t.human_reviewed is True for t in training),
         "variation_count_target": max(variation_counts) if variation_counts else None,
         "source_envelope": doc.envelope,
+        "open_ending": doc.open_ending or None,
     }
 
 
@@ -258,91 +292,64 @@ def _str_or_none(value: Any) -> str | None:
 
 
 def content_rows(doc: ConversationDoc, conversation_row_id: uuid.UUID) -> ContentRows:
+    """The rows of a conversation's exchanges. A block the pair does not carry gets no row (or NULL
+    columns): nothing is invented. Each turn keeps its pair's source JSON, and the half pairs merged into
+    it, for the lossless export."""
     rows = ContentRows()
-    for pair in doc.pairs:
+    for number, (pair, turn_key, halves) in enumerate(zip(doc.pairs, doc.turn_ids(), doc.half_pairs, strict=True), 1):
         turn_id = uuid.uuid4()
         # One dump per pair; the JSON columns below are parts of it (dumping each part again costs time).
         source = pair.to_json_dict()
-        source_context = source["emotional_context"]
         breakdown = pair.response_breakdown
         patterns = pair.expected_user_response_patterns
         training = pair.training_metadata
         rows.turns.append(
             {
                 "id": turn_id,
-                "turn_id": pair.id,
+                "turn_id": turn_key,
                 "conversation_id": conversation_row_id,
-                "turn_number": pair.turn_number,
+                "turn_number": number,
                 "system_prompt": pair.system_prompt,
                 "user_input": pair.current_user_input,
                 "user_intent": None,
-                "target_response": pair.target_response,
-                "target_response_word_count": word_count(pair.target_response),
+                "target_response": pair.reply,
+                "target_response_word_count": word_count(pair.reply),
                 "target_response_sentence_count": turn_sentence_count(pair),
-                "response_structure_type": breakdown.structure_type,
-                "positive_indicators": patterns.positive_indicators,
-                "neutral_indicators": patterns.neutral_indicators,
-                "negative_indicators": patterns.negative_indicators,
-                "difficulty_level": training.difficulty_level,
-                "key_learning_objective": training.key_learning_objective,
-                "demonstrates_skills": training.demonstrates_skills,
-                "emotional_progression_target": training.emotional_progression_target,
-                "conversation_history": source["conversation_history"],
+                "response_structure_type": breakdown.structure_type if breakdown else None,
+                "positive_indicators": patterns.positive_indicators if patterns else None,
+                "neutral_indicators": patterns.neutral_indicators if patterns else None,
+                "negative_indicators": patterns.negative_indicators if patterns else None,
+                "difficulty_level": training.difficulty_level if training else None,
+                "key_learning_objective": training.key_learning_objective if training else None,
+                "demonstrates_skills": training.demonstrates_skills if training else None,
+                "emotional_progression_target": training.emotional_progression_target if training else None,
+                "conversation_history": source.get("conversation_history", []),
                 "source_json": source,
+                "source_half_pairs": halves or None,
             }
         )
-
-        context = pair.emotional_context
-        emotions = context.detected_emotions
-        indicators = context.emotional_indicators
-        progression = context.emotional_progression or {}
-        assessment = context.behavioral_assessment
-        rows.contexts.append(
-            {
-                "id": uuid.uuid4(),
-                "turn_id": turn_id,
-                "primary_emotion": emotions.primary,
-                "primary_confidence": _decimal(emotions.primary_confidence),
-                "secondary_emotion": emotions.secondary,
-                "secondary_confidence": _decimal(emotions.secondary_confidence),
-                "tertiary_emotion": emotions.tertiary,
-                "tertiary_confidence": _decimal(emotions.tertiary_confidence),
-                "intensity": _decimal(emotions.intensity),
-                "valence": canonical_valence(emotions.valence),
-                "valence_original": emotions.valence,
-                **{name: _as_phrases(indicators[name]) if name in indicators else None for name in INDICATOR_COLUMNS},
-                "emotional_indicators": dict(indicators),
-                "previous_turn_emotion": _str_or_none(progression.get("previous_turn_primary")),
-                "current_turn_emotion": _str_or_none(progression.get("current_turn_primary")),
-                "progression_description": _progression_description(progression),
-                "intensity_change": _intensity_change(progression),
-                "emotional_progression": dict(progression) if context.emotional_progression is not None else None,
-                **{name: assessment.get(name) for name in BEHAVIOUR_COLUMNS},
-                "behavioral_assessment": dict(assessment),
-                "client_needs": source_context["client_needs_hierarchy"],
-                "red_flags": source_context.get("red_flags"),
-            }
-        )
-
+        context_row = _context_row(pair, source, turn_id)
+        if context_row is not None:
+            rows.contexts.append(context_row)
         strategy = pair.response_strategy
-        rows.strategies.append(
-            {
-                "id": uuid.uuid4(),
-                "turn_id": turn_id,
-                "primary_strategy": strategy.primary_strategy,
-                "primary_rationale": strategy.primary_rationale,
-                "secondary_strategies": strategy.secondary_strategies,
-                "tone_selection": strategy.tone_selection,
-                "tone_rationale": strategy.tone_rationale,
-                "pacing": canonical_pacing(strategy.pacing),
-                "pacing_original": strategy.pacing,
-                "tactical_choices": dict(strategy.tactical_choices),
-                "avoid_tactics": strategy.avoid_tactics,
-                "specific_techniques": source["response_strategy"].get("specific_techniques") or [],
-            }
-        )
-
-        for sentence in breakdown.sentences:
+        if strategy is not None:
+            rows.strategies.append(
+                {
+                    "id": uuid.uuid4(),
+                    "turn_id": turn_id,
+                    "primary_strategy": strategy.primary_strategy,
+                    "primary_rationale": strategy.primary_rationale,
+                    "secondary_strategies": strategy.secondary_strategies,
+                    "tone_selection": strategy.tone_selection,
+                    "tone_rationale": strategy.tone_rationale,
+                    "pacing": canonical_pacing(strategy.pacing),
+                    "pacing_original": strategy.pacing,
+                    "tactical_choices": dict(strategy.tactical_choices),
+                    "avoid_tactics": strategy.avoid_tactics,
+                    "specific_techniques": source["response_strategy"].get("specific_techniques") or [],
+                }
+            )
+        for sentence in analysed_sentences(pair):
             rows.sentences.append(
                 {
                     "id": uuid.uuid4(),
@@ -359,6 +366,44 @@ def content_rows(doc: ConversationDoc, conversation_row_id: uuid.UUID) -> Conten
                 }
             )
     return rows
+
+
+def _context_row(pair: TrainingPair, source: Mapping[str, Any], turn_id: uuid.UUID) -> dict[str, Any] | None:
+    """The emotional_context row of a pair that names its client's emotion; None when it names none."""
+    context = pair.emotional_context
+    emotions = pair.detected_emotions
+    if context is None or emotions is None:
+        return None
+    indicators = context.emotional_indicators
+    progression = context.emotional_progression or {}
+    assessment = context.behavioral_assessment
+    return {
+        "id": uuid.uuid4(),
+        "turn_id": turn_id,
+        "primary_emotion": emotions.primary,
+        "primary_confidence": _decimal(emotions.primary_confidence),
+        "secondary_emotion": emotions.secondary,
+        "secondary_confidence": _decimal(emotions.secondary_confidence),
+        "tertiary_emotion": emotions.tertiary,
+        "tertiary_confidence": _decimal(emotions.tertiary_confidence),
+        "intensity": _decimal(emotions.intensity),
+        "valence": canonical_valence(emotions.valence) if emotions.valence is not None else None,
+        "valence_original": emotions.valence,
+        **{
+            name: _as_phrases(indicators[name]) if indicators and name in indicators else None
+            for name in INDICATOR_COLUMNS
+        },
+        "emotional_indicators": dict(indicators) if indicators is not None else None,
+        "previous_turn_emotion": _str_or_none(progression.get("previous_turn_primary")),
+        "current_turn_emotion": _str_or_none(progression.get("current_turn_primary")),
+        "progression_description": _progression_description(progression),
+        "intensity_change": _intensity_change(progression),
+        "emotional_progression": dict(progression) if context.emotional_progression is not None else None,
+        **{name: (assessment or {}).get(name) for name in BEHAVIOUR_COLUMNS},
+        "behavioral_assessment": dict(assessment) if assessment is not None else None,
+        "client_needs": source["emotional_context"].get("client_needs_hierarchy"),
+        "red_flags": source["emotional_context"].get("red_flags"),
+    }
 
 
 # Bind parameters per INSERT statement, well below PostgreSQL's limit of 65,535.
@@ -525,11 +570,12 @@ def new_conversation_rows(
     import_run_id: uuid.UUID | None = None,
     conversation_number: int | None = None,
     extra: Mapping[str, Any] | None = None,
+    source_file: str | None = None,
 ) -> ConversationRows:
     """All the rows of a conversation that has no row yet, without touching the database (pure, so an
     importer can build them while the database writes the previous file). ``conversation_number`` may be
     left None and set on ``conversation`` before sending. The caller has checked :func:`column_issues`."""
-    identity = new_row_fields(doc)
+    identity = new_row_fields(doc, source_file=source_file)
     tier = str((extra or {}).get("tier", identity["tier"]))
     measured = measure(doc, tier=tier, status=status, is_seed=is_seed_document(doc))
     values = _conversation_values(
@@ -568,6 +614,7 @@ def save_conversation(
     import_run_id: uuid.UUID | None = None,
     conversation_number: int | None = None,
     extra: Mapping[str, Any] | None = None,
+    source_file: str | None = None,
 ) -> TrainingConversation:
     """Write one conversation document and return its row (written, not committed).
 
@@ -589,6 +636,7 @@ def save_conversation(
             import_run_id=import_run_id,
             conversation_number=conversation_number or next_conversation_number(session),
             extra=extra,
+            source_file=source_file,
         )
         assert rows.conversation is not None
         bulk_insert(session, rows.batches())
@@ -628,13 +676,13 @@ def document_of_block(block: ConversationBlock, envelope: dict[str, Any]) -> Con
     return ConversationDoc(
         conversation_id=pairs[0].conversation_id,
         envelope=envelope,
-        pairs=pairs,
-        pair_paths=[f"$.training_pairs[{index}]" for index in range(len(pairs))],
+        source_pairs=pairs,
+        source_paths=[f"$.training_pairs[{index}]" for index in range(len(pairs))],
     )
 
 
 def saved_counts(doc: ConversationDoc) -> SavedCounts:
-    return SavedCounts(turns=len(doc.pairs), sentences=sum(len(p.response_breakdown.sentences) for p in doc.pairs))
+    return SavedCounts(turns=len(doc.pairs), sentences=sum(len(analysed_sentences(p)) for p in doc.pairs))
 
 
 # --------------------------------------------------------------------------------------------------

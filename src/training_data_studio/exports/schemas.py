@@ -7,7 +7,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-GENERATION_STATUSES = ("planned", "in_progress", "generated", "reviewed", "approved", "flagged", "failed")
+GENERATION_STATUSES = ("planned", "in_progress", "incomplete", "generated", "reviewed", "approved", "flagged", "failed")
 TIERS = ("tier1_template", "tier2_scenario", "tier3_edge")
 # Long enough for the longest planned conversation (6 turns) with room to spare; a typical LoRA cutoff.
 DEFAULT_MAX_TOKENS = 8192

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from ..conversations import revisions
 from ..conversations.consultant import CONSULTANT_NAME
+from ..conversations.counting import analysed_sentences
 from ..conversations.document import ConversationBlock
 from ..conversations.store import document_of_block, save_conversation
 from ..llm.pricing import cost_cents
@@ -470,7 +471,7 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
             },
         )
         # Reported once it is true: the conversation, its annotations and its metrics were written just now.
-        sentences = sum(len(pair.response_breakdown.sentences) for pair in doc.pairs)
+        sentences = sum(len(analysed_sentences(pair)) for pair in doc.pairs)
         _item_event(
             session,
             item,

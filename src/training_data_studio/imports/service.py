@@ -66,6 +66,8 @@ from .schemas import (
 )
 
 IMPORTED_STATUS = ConversationStatus.APPROVED
+# Fewer pairs than the file declares: generation can complete it later.
+INCOMPLETE_STATUS = ConversationStatus.INCOMPLETE
 PLANNED_STATUS = ConversationStatus.PLANNED
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -84,14 +86,14 @@ SeedInput = SeedSource | InputProblem
 
 
 def expand_paths(paths: Iterable[str | Path]) -> list[SeedInput]:
-    """Files as given; a directory contributes its ``*.json`` files (sorted, not recursive)."""
+    """Files as given; a directory contributes its ``*.json`` and ``*.jsonl`` files (sorted, not recursive)."""
     inputs: list[SeedInput] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            files = sorted(p for p in path.glob("*.json") if p.is_file())
+            files = sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl") and p.is_file())
             if not files:
-                inputs.append(InputProblem(str(path), "directory contains no .json files", "no_json_files"))
+                inputs.append(InputProblem(str(path), "directory contains no .json or .jsonl files", "no_json_files"))
             inputs.extend(SeedSource.from_path(p) for p in files)
         elif path.is_file():
             inputs.append(SeedSource.from_path(path))
@@ -273,7 +275,7 @@ WHERE t.turn_id = ANY(%(pair_ids)s)
 def _lookup_params(docs: Sequence[ConversationDoc]) -> dict[str, list[str]]:
     return {
         "ids": [doc.conversation_id for doc in docs],
-        "pair_ids": [pair.id for doc in docs for pair in doc.pairs],
+        "pair_ids": [turn_id for doc in docs for turn_id in doc.turn_ids()],
     }
 
 
@@ -398,9 +400,10 @@ class _PipelinedFiles:
                 doc,
                 measure=measure_document,
                 user=state.user,
-                status=IMPORTED_STATUS,
+                status=imported_status(doc),
                 generation_method=SEED_IMPORT_METHOD,
                 import_run_id=state.run_id,
+                source_file=parsed.name,
             )
             for doc in docs
         ]
@@ -498,12 +501,19 @@ class _PipelinedFiles:
         self._finished(sent.index, sent.report.path, sent.report)
 
 
+def imported_status(doc: ConversationDoc) -> str:
+    return INCOMPLETE_STATUS if doc.incomplete else IMPORTED_STATUS
+
+
 def _count_saved(report: FileReport, written: dict[str, str], doc: ConversationDoc, file: str) -> None:
     """A conversation of this file was written (on either path): count it in the report and remember it."""
     counts = saved_counts(doc)
     report.conversations += 1
     report.turns += counts.turns
     report.sentences += counts.sentences
+    report.pairs_merged += doc.pairs_merged
+    report.incomplete += int(doc.incomplete)
+    report.open_endings += int(bool(doc.open_ending))
     report.conversation_ids.append(doc.conversation_id)
     written[doc.conversation_id] = file
 
@@ -512,7 +522,7 @@ def _new_report(parsed: ParsedSeed) -> FileReport:
     return FileReport(
         path=parsed.name,
         status="failed",
-        layout=parsed.seed_file.layout if parsed.seed_file else None,
+        layout=parsed.layout,
         repaired=parsed.repaired,
         warnings=list(parsed.warnings),
         errors=list(parsed.errors),
@@ -567,6 +577,7 @@ def _import_input(session: Session, item: SeedInput, parsed: ParsedSeed | None, 
 
 def _reset_counts(report: FileReport) -> None:
     report.conversations = report.turns = report.sentences = report.duplicates = 0
+    report.pairs_merged = report.incomplete = report.open_endings = 0
     report.conversation_ids = []
     report.duplicate_ids = []
 
@@ -598,8 +609,8 @@ def _write_file(
             continue
         for issue in column_issues(doc):
             problems.append(Problem(file=parsed.name, code=issue.code, json_path=issue.path, message=issue.message))
-        for pair, path in zip(doc.pairs, doc.pair_paths, strict=True):
-            owner = turn_owners.get(pair.id)
+        for turn_id, path in zip(doc.turn_ids(), doc.pair_paths, strict=True):
+            owner = turn_owners.get(turn_id)
             reusable = owner == doc.conversation_id and action != "inserted"
             if owner is not None and not reusable:
                 problems.append(
@@ -607,7 +618,7 @@ def _write_file(
                         file=parsed.name,
                         code="turn_id_taken",
                         json_path=f"{path}.id",
-                        message=f"id {pair.id!r} is already used by a turn of conversation {owner!r}; turn ids "
+                        message=f"id {turn_id!r} is already used by a turn of conversation {owner!r}; turn ids "
                         "are unique across the dataset",
                     )
                 )
@@ -666,12 +677,13 @@ def _save(
         session,
         doc,
         user=state.user,
-        status=IMPORTED_STATUS,
+        status=imported_status(doc),
         generation_method=SEED_IMPORT_METHOD,
         measure=measure_document,
         plan_row=row,
         import_run_id=state.run_id,
         conversation_number=state.take_number(session) if row is None else None,
+        source_file=file,
     )
     return _run_item(
         state,

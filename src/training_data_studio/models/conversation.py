@@ -72,6 +72,10 @@ class TrainingConversation(Base):
     review_date: Mapped[datetime | None]
     reviewed_by: Mapped[str | None]
     source_envelope: Mapped[dict[str, Any] | None]
+    open_ending: Mapped[list[Any] | None]
+    source_conversation_id: Mapped[str | None] = mapped_column(String(100), unique=True)
+    source_file: Mapped[str | None]
+    scaffolding: Mapped[dict[str, Any] | None]
     import_run_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("import_runs.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = created_at()
     updated_at: Mapped[datetime] = updated_at()
@@ -107,6 +111,7 @@ class TrainingTurn(Base):
     emotional_progression_target: Mapped[str | None]
     conversation_history: Mapped[list[Any] | None]
     source_json: Mapped[dict[str, Any]]
+    source_half_pairs: Mapped[list[Any] | None]
     content_tsv: Mapped[str | None] = mapped_column(
         TSVECTOR,
         Computed("to_tsvector('english', coalesce(user_input, '') || ' ' || coalesce(target_response, ''))"),
@@ -128,14 +133,14 @@ class EmotionalContext(Base):
     id: Mapped[uuid.UUID] = uuid_pk()
     turn_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("training_turns.id", ondelete="CASCADE"), unique=True)
     primary_emotion: Mapped[str] = mapped_column(String(100))
-    primary_confidence: Mapped[Decimal] = mapped_column(Unit)
+    primary_confidence: Mapped[Decimal | None] = mapped_column(Unit)
     secondary_emotion: Mapped[str | None] = mapped_column(String(100))
     secondary_confidence: Mapped[Decimal | None] = mapped_column(Unit)
     tertiary_emotion: Mapped[str | None] = mapped_column(String(100))
     tertiary_confidence: Mapped[Decimal | None] = mapped_column(Unit)
-    intensity: Mapped[Decimal] = mapped_column(Unit)
-    valence: Mapped[str] = mapped_column(String(20))
-    valence_original: Mapped[str]
+    intensity: Mapped[Decimal | None] = mapped_column(Unit)
+    valence: Mapped[str | None] = mapped_column(String(20))
+    valence_original: Mapped[str | None]
     explicit_emotion_words: Mapped[list[Any] | None]
     uncertainty_language: Mapped[list[Any] | None]
     self_deprecation: Mapped[list[Any] | None]
@@ -155,7 +160,7 @@ class EmotionalContext(Base):
     knowledge_level: Mapped[str | None]
     trust_level: Mapped[str | None]
     behavioral_assessment: Mapped[dict[str, Any] | None]
-    client_needs: Mapped[list[Any]]
+    client_needs: Mapped[list[Any] | None]
     red_flags: Mapped[list[Any] | None]
     created_at: Mapped[datetime] = created_at()
 

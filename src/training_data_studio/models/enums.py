@@ -11,6 +11,8 @@ class ConversationStatus(StrEnum):
 
     PLANNED = "planned"
     IN_PROGRESS = "in_progress"
+    # Imported with fewer pairs than its file declares; generation can complete it later.
+    INCOMPLETE = "incomplete"
     GENERATED = "generated"
     REVIEWED = "reviewed"
     APPROVED = "approved"

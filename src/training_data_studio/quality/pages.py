@@ -25,6 +25,7 @@ RECENT_REVIEWS = 10
 STATUS_COLOURS = {
     "planned": "#9aa3b2",
     "in_progress": "#3b6fd8",
+    "incomplete": "#8a5a00",
     "generated": "#6d3bd6",
     "reviewed": "#0f7a94",
     "approved": "#17803d",

@@ -24,7 +24,7 @@ def test_a_saved_seed_has_every_check_stored_and_is_ready(session: Session) -> N
     metrics = _metrics(session, row_id)
     assert metrics.computed_score == Decimal("1.000")
     assert metrics.checks is not None
-    assert len(metrics.checks) == 14
+    assert len(metrics.checks) == 15
     assert all(check["passed"] is True for check in metrics.checks)
     assert metrics.issues == []
     assert metrics.all_required_fields_complete
@@ -43,7 +43,7 @@ def test_a_generated_conversation_needs_review_until_approved(session: Session) 
 
 def test_a_broken_conversation_stores_its_issues_and_guidance(session: Session) -> None:
     metrics = _metrics(session, store(session, "gen_broken", edit=no_indicators_on_turn_2, score=3.5))
-    assert metrics.computed_score == Decimal("0.929")  # 13 of 14 checks
+    assert metrics.computed_score == Decimal("0.933")  # 14 of 15 checks
     assert not metrics.all_required_fields_complete
     assert not metrics.has_complete_emotional_context
     assert metrics.issues is not None
