@@ -338,7 +338,7 @@ def append_to_docs(result: QualityBenchResult, path: Path = DOCS_FILE) -> Path:
         f"- Machine: {machine_line()}",
         f"- Workload: `tds bench quality`: {m.conversations:,} conversations ({m.turns:,} turns) cloned in memory",
         "  from data/samples and varied (figures rescaled, client renamed, a third one turn shorter, a fifth",
-        "  broken on purpose); each gets `evaluate` (importer counts + every computed check) and its `quality_metrics` row",
+        "  broken on purpose); each gets `evaluate` (importer counts + every check) and its `quality_metrics` row",
         f"- Metrics: **{m.seconds:.2f} s** ({m.per_conversation_ms:.2f} ms per conversation); peak RSS "
         f"{m.peak_rss_mb:.0f} MB",
         f"  (process, the synthetic documents included); {m.ready:,} complete, "

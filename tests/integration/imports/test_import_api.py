@@ -36,7 +36,7 @@ def client(database: Database) -> Iterator[TestClient]:
 
 
 def test_upload_imports_and_reports_per_file(client: TestClient, database: Database) -> None:
-    bad = with_value(good_seed("conv_bad"), ("training_pairs", 0, "turn_number"), 9)
+    bad = with_value(good_seed("conv_bad"), ("training_pairs", 0, "turn_number"), 0)
     response = client.post(
         "/api/train-data/import/seed",
         files=[_file("good.json", good_seed("conv_good", 2)), _file("../../etc/bad.json", bad)],

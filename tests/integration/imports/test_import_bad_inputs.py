@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from tests.helpers.documents import make_conversation, make_single_file, with_value
 from tests.helpers.seed_files import good_seed, load_plan, table_counts, write_json, write_text
 from training_data_studio.imports.service import import_paths
-from training_data_studio.models import TrainingConversation
+from training_data_studio.models import TrainingConversation, TrainingTurn
 
 BadInput = Callable[[Path], Path]
 
@@ -39,7 +39,7 @@ def _huge(folder: Path) -> Path:
 
 
 def _turn_9(folder: Path) -> Path:
-    return write_json(folder, "turn9.json", with_value(good_seed("conv_bad"), ("training_pairs", 1, "turn_number"), 9))
+    return write_json(folder, "turn9.json", with_value(good_seed("conv_bad"), ("training_pairs", 1, "turn_number"), 0))
 
 
 def _score_7_5(folder: Path) -> Path:
@@ -79,16 +79,20 @@ def _nul_in_text(folder: Path) -> Path:
 CASES: list[tuple[BadInput, str, str]] = [
     (_empty, "empty.json", "empty.json: file is empty"),
     (_not_json, "notes.json", "notes.json: line 1, column 1: $: is not valid JSON: Expecting value"),
-    (_wrong_shape, "shape.json", "shape.json: $: must be a JSON object, not an array"),
+    (_wrong_shape, "shape.json", "shape.json: $: is not a seed file of a known layout; expected {dataset_metadata"),
     (_huge, "huge.json", "huge.json: file is 50.0 MB; the limit is 20 MB"),
-    (_turn_9, "turn9.json", "turn9.json: $.training_pairs[1].turn_number: must be a whole number from 1 to 6 (got 9)"),
+    (
+        _turn_9,
+        "turn9.json",
+        "turn9.json: $.training_pairs[1].turn_number: must be a whole number of at least 1 (got 0)",
+    ),
     (
         _score_7_5,
         "score.json",
         "score.json: $.training_pairs[2].training_metadata.quality_score: must be between 1 and 5 (got 7.5)",
     ),
     (_long_id, "long.json", "long.json: $.training_pairs[0].conversation_id: is 500 characters long"),
-    (_empty_directory, "nothing-here", "nothing-here: directory contains no .json files"),
+    (_empty_directory, "nothing-here", "nothing-here: directory contains no .json or .jsonl files"),
     (_latin1, "latin1.json", "latin1.json: is not UTF-8 text: byte 0xe9 at byte offset "),
     (_missing, "no-such-file.json", "no-such-file.json: does not exist"),
     (_nul_in_text, "nul.json", "nul.json: the database refused this file, nothing of it was written"),
@@ -142,7 +146,8 @@ def test_a_failed_file_leaves_its_plan_row_planned(session: Session, tmp_path: P
 
 def test_a_turn_id_used_by_another_conversation_rejects_the_file(session: Session, tmp_path: Path) -> None:
     import_paths(session=session, paths=[write_json(tmp_path, "a.json", good_seed("conv_a", 2))], user="dana")
-    pairs = make_conversation("conv_b", 2)
+    # A pair id that starts with its conversation's id is stored as it is, so it can collide.
+    pairs = make_conversation("conv", 2)
     pairs[1]["id"] = "conv_a_turn2"
     summary = import_paths(
         session=session, paths=[write_json(tmp_path, "b.json", make_single_file(pairs))], user="dana"
@@ -151,3 +156,15 @@ def test_a_turn_id_used_by_another_conversation_rejects_the_file(session: Sessio
     assert error.json_path == "$.training_pairs[1].id"
     assert "already used by a turn of conversation 'conv_a'" in error.message
     assert session.scalars(select(TrainingConversation.conversation_id)).all() == ["conv_a"]
+
+
+def test_a_pair_id_of_another_conversation_is_qualified_by_its_own(session: Session, tmp_path: Path) -> None:
+    import_paths(session=session, paths=[write_json(tmp_path, "a.json", good_seed("conv_a", 2))], user="dana")
+    pairs = make_conversation("conv_b", 2)
+    pairs[1]["id"] = "conv_a_turn2"
+    summary = import_paths(
+        session=session, paths=[write_json(tmp_path, "b.json", make_single_file(pairs))], user="dana"
+    )
+    assert summary.files[0].status == "imported"
+    turn_ids = session.scalars(select(TrainingTurn.turn_id).order_by(TrainingTurn.turn_id)).all()
+    assert turn_ids == ["conv_a_turn1", "conv_a_turn2", "conv_b/conv_a_turn2", "conv_b_turn1"]

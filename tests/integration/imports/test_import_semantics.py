@@ -145,7 +145,7 @@ def test_a_dry_run_validates_and_writes_nothing(session: Session, tmp_path: Path
     files = [
         write_json(tmp_path, "a.json", good_seed("fp_marcus_002", 2)),
         write_json(tmp_path, "b.json", good_seed("conv_new", 1)),
-        write_json(tmp_path, "bad.json", with_value(good_seed("conv_bad"), ("training_pairs", 0, "turn_number"), 9)),
+        write_json(tmp_path, "bad.json", with_value(good_seed("conv_bad"), ("training_pairs", 0, "turn_number"), 0)),
     ]
     summary = import_paths(session=session, paths=files, user="dana", options=ImportOptions(dry_run=True))
     assert summary.dry_run
