@@ -1587,6 +1587,38 @@ GENERATION_REQUIRED: dict[str, tuple[str, ...]] = {
 }
 
 
+# Where each model of GENERATION_REQUIRED sits inside a training pair (None: the pair itself).
+_GENERATION_PLACES: dict[str, tuple[str, ...]] = {
+    "TrainingPair": (),
+    "ConversationMetadata": ("conversation_metadata",),
+    "EmotionalContext": ("emotional_context",),
+    "DetectedEmotions": ("emotional_context", "detected_emotions"),
+    "TrainingMetadata": ("training_metadata",),
+}
+
+
+def generation_gaps(data: Any) -> list[DocumentError]:
+    """The fields a generated conversation must have although the model lets imported files omit them
+    (:data:`GENERATION_REQUIRED`): one ``missing`` error per absent, null or blank one, with its path."""
+    pairs = data.get("training_pairs") if isinstance(data, dict) else None
+    if not isinstance(pairs, list):
+        return []
+    gaps: list[DocumentError] = []
+    for index, pair in enumerate(pairs):
+        for model, place in _GENERATION_PLACES.items():
+            node: Any = pair
+            for key in place:
+                node = node.get(key) if isinstance(node, dict) else None
+            if not isinstance(node, dict):
+                continue  # the enclosing block is missing: reported once, at its own path
+            for name in GENERATION_REQUIRED[model]:
+                value = node.get(name)
+                if value is None or (isinstance(value, str) and not value.strip()):
+                    path = json_path(("training_pairs", index, *place, name))
+                    gaps.append(DocumentError(path, f"is required but missing; add the '{name}' key", None, "missing"))
+    return gaps
+
+
 def _require(model_schema: dict[str, Any], names: Sequence[str]) -> None:
     """Make optional properties required and drop their ``null`` alternative and default."""
     properties = model_schema["properties"]

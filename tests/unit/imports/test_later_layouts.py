@@ -93,7 +93,7 @@ def test_lean_pairs_import_with_their_missing_blocks_named_by_the_quality_checks
     assert lean.passed is False
     assert lean.issues[0].message.startswith("Lean annotation on turn 1: no emotional_context.emotional_indicators")
     assert not quality.ready_for_training
-    assert quality.needs_review
+    assert quality.as_row()["needs_review"] is True
 
 
 def test_declared_totals_that_disagree_are_warnings_with_both_numbers(tmp_path: Path) -> None:
