@@ -924,9 +924,11 @@ def validate_conversation_turns(
     pair_paths: Sequence[str] | None = None,
     declared_turns: int | None = None,
     declared_turns_path: str = "$.dataset_metadata.total_turns",
+    allow_gaps: bool = False,
 ) -> list[Issue]:
     """Check the turns of ONE conversation as the generator and the exporter write it (strict: every pair
-    has a reply and the turns are numbered 1..n), in document order.
+    has a reply and the turns are numbered 1..n), in document order. ``allow_gaps``: the numbers only have
+    to increase (an imported conversation's exchanges keep their pair numbers, which count half pairs).
 
     ``pair_paths`` gives each pair's JSON path (default ``$.training_pairs[i]``); ``declared_turns`` is a
     turn count declared elsewhere in the document, compared with the number of pairs. Imported files are
@@ -964,7 +966,8 @@ def validate_conversation_turns(
 
     numbers = [pair.turn_number for pair in pairs]
     for index, (number, path) in enumerate(zip(numbers, paths, strict=True)):
-        if number != index + 1:
+        in_order = number > (numbers[index - 1] if index else 0) if allow_gaps else number == index + 1
+        if not in_order:
             repeated = numbers.count(number)
             detail = f" (turn {number} appears {repeated} times)" if repeated > 1 else ""
             issues.append(

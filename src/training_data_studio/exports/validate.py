@@ -138,7 +138,7 @@ def _check_annotated_record(record: Any, where: str, found: _Findings, max_token
             first = document_errors(exc)[0]
             found.add(where, f"training_pairs[{index}]{first.path.removeprefix('$')}: {first.message}")
             return
-    for issue in validate_conversation_turns(pairs):
+    for issue in validate_conversation_turns(pairs, allow_gaps=True):
         if issue.severity is Severity.ERROR:
             found.add(where, f"{issue.path}: {issue.message}")
     contents = [pairs[0].system_prompt]

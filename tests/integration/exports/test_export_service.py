@@ -70,7 +70,7 @@ def test_a_broken_stored_turn_names_the_conversation(session: Session) -> None:
     session.execute(
         update(TrainingTurn)
         .where(TrainingTurn.id == turn.id)
-        .values(source_json={**turn.source_json, "turn_number": 9})
+        .values(source_json={**turn.source_json, "turn_number": 0})
     )
     with pytest.raises(AppError, match=r"broken_001, turn 2: .*\$\.turn_number") as e:
         load_conversations(session=session, options=_options())
