@@ -38,6 +38,15 @@ import_app = typer.Typer(
 )
 
 
+def _incomplete(report: FileReport) -> str:
+    parts = []
+    if report.incomplete:
+        parts.append(f"{report.incomplete} incomplete")
+    if report.open_endings:
+        parts.append(f"{plural(report.open_endings, 'open ending')}")
+    return "".join(f", [yellow]{part}[/]" for part in parts)
+
+
 def _print_file_report(out: Console, report: FileReport) -> None:
     if report.status == "failed":
         out.print(f"[red]✗[/] {report.path}: [red]failed[/], nothing written", highlight=False, soft_wrap=True)
@@ -48,7 +57,8 @@ def _print_file_report(out: Console, report: FileReport) -> None:
         repaired = " [yellow](repaired)[/]" if report.repaired else ""
         out.print(
             f"[green]✓[/] {report.path}: {plural(report.conversations, 'conversation')} ({ids}), "
-            f"{plural(report.turns, 'turn')}, {plural(report.sentences, 'sentence')}{repaired}",
+            f"{plural(report.turns, 'turn')}, {plural(report.sentences, 'sentence')}, "
+            f"{plural(report.pairs_merged, 'pair')} merged{_incomplete(report)}{repaired}",
             highlight=False,
             soft_wrap=True,
         )
@@ -107,7 +117,10 @@ def import_run(
             task = progress.add_task("", total=None)
 
             def on_progress(event: ProgressEvent) -> None:
-                progress.update(task, total=event.total, description=Path(event.path).name)
+                name = Path(event.path).name
+                if event.kind == "conversation_checked":
+                    name = f"{name}: conversation {event.conversation} of {event.conversations}"
+                progress.update(task, total=event.total, description=name)
                 if event.kind == "file_finished" and event.report is not None:
                     _print_file_report(progress.console, event.report)
                     progress.advance(task)

@@ -67,6 +67,9 @@ class ImportProgress:
     version: int = 0
     current_index: int = 0
     current_file: str | None = None
+    # Within the current file: conversations checked so far, of how many.
+    conversation: int = 0
+    conversations: int = 0
     reports: list[FileReport] = field(default_factory=list)
     summary: ImportRunSummary | None = None
     error: str | None = None
@@ -125,6 +128,12 @@ class ImportProgressStore:
             if event.kind == "file_started":
                 entry.current_index = event.index
                 entry.current_file = event.path
+                entry.conversation = entry.conversations = 0
+            elif event.kind == "conversation_checked":
+                entry.current_index = event.index
+                entry.current_file = event.path
+                entry.conversation = event.conversation or 0
+                entry.conversations = event.conversations or 0
             elif event.report is not None:
                 entry.reports.append(event.report)
             entry.version += 1

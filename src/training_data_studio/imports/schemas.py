@@ -112,13 +112,16 @@ class ImportRunListItem(BaseModel):
 
 
 class ProgressEvent(BaseModel):
-    """Sent to ``on_progress`` when a file starts and when it finishes (with its report)."""
+    """Sent to ``on_progress`` when a file starts, after each of its conversations is checked (validated,
+    measured and its rows built: the client's work), and when the file finishes (with its report)."""
 
-    kind: Literal["file_started", "file_finished"]
+    kind: Literal["file_started", "conversation_checked", "file_finished"]
     index: int = Field(description="1-based position of the file in the run.")
     total: int
     path: str
     report: FileReport | None = None
+    conversation: int | None = Field(default=None, description="1-based position of the conversation in its file.")
+    conversations: int | None = Field(default=None, description="How many conversations the file holds.")
 
 
 class RollbackSummary(BaseModel):

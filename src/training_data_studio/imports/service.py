@@ -168,13 +168,28 @@ def import_sources(
         if on_progress:
             on_progress(ProgressEvent(kind="file_finished", index=index, total=total, path=name, report=report))
 
+    def checked(index: int, name: str, conversation: int, conversations: int) -> None:
+        if on_progress:
+            on_progress(
+                ProgressEvent(
+                    kind="conversation_checked",
+                    index=index,
+                    total=total,
+                    path=name,
+                    conversation=conversation,
+                    conversations=conversations,
+                )
+            )
+
+    state.checked = checked
+
     with _PipelinedFiles(session, state, started=started, finished=finished) as pipelined:
         for index, (item, parsed) in enumerate(_parsed(inputs, repair=options.repair), start=1):
             if parsed is not None and _may_pipeline(parsed) and pipelined.write(index, parsed):
                 continue
             pipelined.pause()  # the careful path uses the ORM, after the file in flight has settled
             started(index, item.name)
-            finished(index, item.name, _import_input(session, item, parsed, state))
+            finished(index, item.name, _import_input(session, item, parsed, state, index))
         pipelined.pause()
 
     bulk_insert(session, [(table_of(ImportRunItem), state.items)])
@@ -250,6 +265,12 @@ class _RunState:
     items: list[dict[str, Any]] = field(default_factory=list)
     # The next conversation number, once this run holds the numbering lock.
     next_number: int | None = None
+    # Told (file index, file name, conversation, conversations) as each conversation of a file is checked.
+    checked: Callable[[int, str, int, int], None] | None = None
+
+    def conversation_checked(self, index: int, name: str, conversation: int, conversations: int) -> None:
+        if self.checked is not None:
+            self.checked(index, name, conversation, conversations)
 
     def take_number(self, session: Session) -> int:
         if self.next_number is None:
@@ -395,18 +416,20 @@ class _PipelinedFiles:
         params = _lookup_params(docs)
         lookup = self._send_lookup(params)
         # The expensive part of the file, computed while the server writes the file in flight.
-        rows = [
-            new_conversation_rows(
-                doc,
-                measure=measure_document,
-                user=state.user,
-                status=imported_status(doc),
-                generation_method=SEED_IMPORT_METHOD,
-                import_run_id=state.run_id,
-                source_file=parsed.name,
+        rows = []
+        for number, doc in enumerate(docs, start=1):
+            rows.append(
+                new_conversation_rows(
+                    doc,
+                    measure=measure_document,
+                    user=state.user,
+                    status=imported_status(doc),
+                    generation_method=SEED_IMPORT_METHOD,
+                    import_run_id=state.run_id,
+                    source_file=parsed.name,
+                )
             )
-            for doc in docs
-        ]
+            state.conversation_checked(index, parsed.name, number, len(docs))
         found = self._fetch_lookup(lookup, params)
         if not isinstance(found, psycopg.Error) and (
             found or any(doc.conversation_id in state.written for doc in docs)
@@ -545,7 +568,9 @@ def _refused(report: FileReport, exc: Exception) -> FileReport:
     return report
 
 
-def _import_input(session: Session, item: SeedInput, parsed: ParsedSeed | None, state: _RunState) -> FileReport:
+def _import_input(
+    session: Session, item: SeedInput, parsed: ParsedSeed | None, state: _RunState, index: int
+) -> FileReport:
     """The careful path: one file in its own ORM savepoint, waiting for each statement (plan rows,
     duplicates, replace, rejected files). New conversations usually take :class:`_PipelinedFiles`."""
     if isinstance(item, InputProblem) or parsed is None:
@@ -560,7 +585,7 @@ def _import_input(session: Session, item: SeedInput, parsed: ParsedSeed | None, 
     try:
         # Flushed explicitly where needed: autoflush before every query would only cost time here.
         with session.begin_nested(), session.no_autoflush:
-            _write_file(session, parsed, state, report, written, items)
+            _write_file(session, parsed, state, report, written, items, index)
     except _FileRejected as exc:
         state.next_number = numbering
         _reset_counts(report)
@@ -589,6 +614,7 @@ def _write_file(
     report: FileReport,
     written: dict[str, str],
     items: list[dict[str, Any]],
+    index: int,
 ) -> None:
     docs = parsed.docs
     found = driver_connection(session).execute(_LOOKUP, _lookup_params(docs)).fetchall()
@@ -626,9 +652,10 @@ def _write_file(
     if problems:
         raise _FileRejected(problems)
 
-    for doc, action, row in plans:
+    for number, (doc, action, row) in enumerate(plans, start=1):
         items.append(_save(session, doc, action, row, state, parsed.name))
         _count_saved(report, written, doc, parsed.name)
+        state.conversation_checked(index, parsed.name, number, len(plans))
 
 
 def _decide(
