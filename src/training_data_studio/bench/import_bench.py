@@ -106,13 +106,15 @@ class ImportBenchResult:
 
 
 def load_seed_documents(seeds: Path) -> list[tuple[str, dict[str, Any]]]:
-    """The seed files of the folder that parse and validate as they are (no repair)."""
+    """The fully annotated seed files of the folder (one conversation per file, the layout of files 01-09) that
+    parse and validate as they are (no repair); the later layouts have their own row (v4_import_bench)."""
     if not seeds.is_dir():
         raise AppError("bench_seeds", f"Seed folder {seeds} does not exist (use --seeds).")
     documents = []
     for path in sorted(seeds.glob("*.json")):
         parsed = parse_source(SeedSource.from_path(path))
-        if parsed.ok:
+        annotated = parsed.ok and parsed.layout == "single" and not any(doc.missing_blocks() for doc in parsed.docs)
+        if annotated:
             documents.append((path.name, json.loads(path.read_text(encoding="utf-8"))))
     if not documents:
         raise AppError("bench_seeds", f"No valid seed file in {seeds}.")

@@ -23,16 +23,26 @@ def bench_import(
     ),
     copies: Annotated[int, typer.Option(min=1, max=10_000, help="How many times each file is imported.")] = 100,
     write_docs: Annotated[bool, typer.Option("--write-docs", help="Append the result to docs/benchmarks.md.")] = False,
+    layout: Annotated[
+        str, typer.Option(help="Which rows: all, annotated (files 01-09 x copies) or v4 (the training file).")
+    ] = "all",
 ) -> None:
-    """Import the parseable upstream seeds `copies` times (ids rewritten) into a fresh database; turns/s."""
+    """Import the fully annotated upstream seeds `copies` times (ids rewritten) into a fresh database (turns/s),
+    then a 72-conversation v4 training file through the CLI and the Import page (seconds)."""
     from ..bench.import_bench import append_to_docs, run_import_bench
+    from ..bench.v4_import_bench import append_v4_to_docs, run_v4_import_bench
 
     with clear_errors():
-        result = run_import_bench(seeds=seeds, copies=copies, settings=get_settings(), console=console)
-    console.print(result.describe(), highlight=False)
-    if write_docs:
-        path = append_to_docs(result)
-        console.print(f"appended to {path}")
+        if layout in ("all", "annotated"):
+            result = run_import_bench(seeds=seeds, copies=copies, settings=get_settings(), console=console)
+            console.print(result.describe(), highlight=False)
+            if write_docs:
+                console.print(f"appended to {append_to_docs(result)}")
+        if layout in ("all", "v4"):
+            v4 = run_v4_import_bench(seeds=seeds, settings=get_settings(), console=console)
+            console.print(v4.describe(), highlight=False)
+            if write_docs:
+                console.print(f"appended to {append_v4_to_docs(v4)}")
 
 
 @bench_app.command("db")

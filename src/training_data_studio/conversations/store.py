@@ -408,6 +408,12 @@ def _context_row(pair: TrainingPair, source: Mapping[str, Any], turn_id: uuid.UU
 
 # Bind parameters per INSERT statement, well below PostgreSQL's limit of 65,535.
 MAX_PARAMETERS = 30_000
+# About how many bytes of parameters one INSERT carries. In a psycopg 3.3 pipeline over the embedded
+# server's unix socket, one message of 500 KB or more never finishes sending: the client waits for results
+# while the server waits for the rest of the statement (measured: 16 x 250 KB pass, 8 x 500 KB hang). The
+# later layouts' training files are written in statements of at most this size (a single row larger than it
+# is still sent alone: no real pair is near that size).
+MAX_STATEMENT_BYTES = 128 * 1024
 
 
 @lru_cache(maxsize=512)
@@ -463,14 +469,38 @@ def send_inserts(cursor: psycopg.RawCursor[Any], batches: Batches) -> None:
         json_columns = _json_columns(table)
         wrap = [name in json_columns for name in names]
         per_statement = max(1, MAX_PARAMETERS // len(names))
-        for start in range(0, len(rows), per_statement):
-            chunk = rows[start : start + per_statement]
-            params: list[Any] = []
-            for row in chunk:
-                for name, is_json in zip(names, wrap, strict=True):
-                    value = row[name]
-                    params.append(Jsonb(value, to_json) if is_json and value is not None else value)
-            cursor.execute(_values_insert(table, names, len(chunk)), params)
+        params: list[Any] = []
+        count = size = 0
+        for row in rows:
+            row_params, row_size = _row_params(row, names, wrap)
+            if count and (count >= per_statement or size + row_size > MAX_STATEMENT_BYTES):
+                cursor.execute(_values_insert(table, names, count), params)
+                params, count, size = [], 0, 0
+            params.extend(row_params)
+            count += 1
+            size += row_size
+        if count:
+            cursor.execute(_values_insert(table, names, count), params)
+
+
+def _dumped(data: bytes) -> bytes:
+    return data
+
+
+def _row_params(row: Mapping[str, Any], names: Sequence[str], wrap: Sequence[bool]) -> tuple[list[Any], int]:
+    """A row's parameters (JSON dumped once, here) and about how many bytes they take on the wire."""
+    params: list[Any] = []
+    size = 0
+    for name, is_json in zip(names, wrap, strict=True):
+        value = row[name]
+        if is_json and value is not None:
+            data = to_json(value)
+            size += len(data)
+            params.append(Jsonb(data, _dumped))
+            continue
+        size += len(value) if isinstance(value, str) else 16
+        params.append(value)
+    return params, size
 
 
 # --------------------------------------------------------------------------------------------------
