@@ -228,3 +228,22 @@ def test_a_refused_json_lines_file_writes_nothing_and_names_the_line(session: Se
     assert (error.line, error.json_path) == (3, "$.emotional_context.detected_emotions.intensity")
     after = table_counts(session)
     assert {k: after[k] - before[k] for k in after} == {k: int(k in ("import_runs",)) for k in after}
+
+
+def test_a_training_file_of_megabytes_imports_whole(session: Session, tmp_path: Path) -> None:
+    # More than 500 KB of turns in one file: sent as one INSERT on the pipeline, that never finished over the
+    # embedded server's unix socket; the writer now keeps each statement small.
+    filler = " Invented filler sentence for a long reply." * 800
+    blocks = [make_block(make_half_pair_conversation(f"topic{n}", 3)) for n in range(10)]
+    for block in blocks:
+        for pair in block["training_pairs"]:
+            if pair["target_response"]:
+                pair["target_response"] += filler
+    path = write_json(tmp_path, "big.json", make_training_file(blocks))
+    assert path.stat().st_size > 1_000_000
+
+    (report,) = import_paths(session=session, paths=[path], user="dana").files
+
+    assert report.status == "imported", [e.text for e in report.errors]
+    assert (report.conversations, report.turns, report.pairs_merged) == (10, 30, 30)
+    assert session.execute(select(func.count()).select_from(TrainingTurn)).scalar_one() == 30
