@@ -23,7 +23,7 @@ from ..models import TrainingConversation, TrainingTurn
 
 
 def find_conversation(*, session: Session, ident: str | uuid.UUID) -> TrainingConversation:
-    """A conversation by its row uuid or its conversation_id string."""
+    """A conversation by its row uuid, its conversation_id or the id its source file gave it."""
     row_id: uuid.UUID | None
     if isinstance(ident, uuid.UUID):
         row_id = ident
@@ -32,12 +32,12 @@ def find_conversation(*, session: Session, ident: str | uuid.UUID) -> TrainingCo
             row_id = uuid.UUID(ident)
         except ValueError:
             row_id = None
-    # The user's later files key conversations by UUIDs: a UUID may be a row id or a conversation_id.
-    condition = (
-        or_(TrainingConversation.id == row_id, TrainingConversation.conversation_id == str(ident))
-        if row_id is not None
-        else TrainingConversation.conversation_id == ident
+    # The user's later files key conversations by UUIDs: a UUID may be a row id, a conversation_id or the
+    # file's id of a plan slot it filled (source_conversation_id).
+    by_name = or_(
+        TrainingConversation.conversation_id == str(ident), TrainingConversation.source_conversation_id == str(ident)
     )
+    condition = or_(TrainingConversation.id == row_id, by_name) if row_id is not None else by_name
     row = session.scalars(select(TrainingConversation).where(condition)).one_or_none()
     if row is None:
         raise NotFoundError("Conversation", ident)

@@ -54,6 +54,7 @@ from ..conversations.store import (
 from ..models import ImportRun, ImportRunItem, QualityMetrics, TrainingConversation
 from ..models.enums import ConversationStatus
 from ..quality.measure import measure_document
+from . import plan_match
 from .parsing import ParsedSeed, SeedSource, parse_source
 from .schemas import (
     FileReport,
@@ -265,6 +266,8 @@ class _RunState:
     items: list[dict[str, Any]] = field(default_factory=list)
     # The next conversation number, once this run holds the numbering lock.
     next_number: int | None = None
+    # Plan rows filled in this run by conversations of another id (not offered to a later file again).
+    filled_slots: set[object] = field(default_factory=set)
     # Told (file index, file name, conversation, conversations) as each conversation of a file is checked.
     checked: Callable[[int, str, int, int], None] | None = None
 
@@ -280,16 +283,23 @@ class _RunState:
         return number
 
 
-# Lock the rows of a file's conversation ids, and find who owns its turn ids already (one round trip).
+# Lock the rows of a file's conversation ids (a row's own id, or the file's id of a plan slot it filled), find
+# who owns its turn ids already, and the planned rows its scaffolding could fill (one round trip).
 _LOOKUP = """
 WITH locked AS (
-  SELECT id, conversation_id FROM training_conversations WHERE conversation_id = ANY(%(ids)s) FOR UPDATE
+  SELECT id, conversation_id, source_conversation_id FROM training_conversations
+  WHERE conversation_id = ANY(%(ids)s) OR source_conversation_id = ANY(%(ids)s) FOR UPDATE
 )
-SELECT 'conversation', conversation_id, id::text FROM locked
+SELECT 'conversation',
+       CASE WHEN conversation_id = ANY(%(ids)s) THEN conversation_id ELSE source_conversation_id END, id::text
+FROM locked
 UNION ALL
 SELECT 'turn', t.turn_id, c.conversation_id
 FROM training_turns t JOIN training_conversations c ON c.id = t.conversation_id
 WHERE t.turn_id = ANY(%(pair_ids)s)
+UNION ALL
+SELECT 'plan', tier_template, id::text FROM training_conversations
+WHERE generation_status = 'planned' AND tier_template = ANY(%(arcs)s)
 """
 
 
@@ -297,6 +307,7 @@ def _lookup_params(docs: Sequence[ConversationDoc]) -> dict[str, list[str]]:
     return {
         "ids": [doc.conversation_id for doc in docs],
         "pair_ids": [turn_id for doc in docs for turn_id in doc.turn_ids()],
+        "arcs": sorted({arc for doc in docs if (arc := plan_match.arc_key(doc)) is not None}),
     }
 
 
@@ -620,11 +631,22 @@ def _write_file(
     found = driver_connection(session).execute(_LOOKUP, _lookup_params(docs)).fetchall()
     existing: dict[str, TrainingConversation] = {}
     turn_owners: dict[str, str] = {}
+    slots: list[TrainingConversation] = []
     for kind, key, value in found:
         if kind == "turn":
             turn_owners[key] = value
-        elif (row := session.get(TrainingConversation, uuid.UUID(value))) is not None:
+        elif (row := session.get(TrainingConversation, uuid.UUID(value))) is None:
+            continue
+        elif kind == "plan":
+            slots.append(row)
+        else:
             existing[key] = row
+    taken: set[object] = set(state.filled_slots)
+    for doc in docs:
+        if doc.conversation_id not in existing and doc.conversation_id not in state.written:
+            slot = plan_match.plan_slot(doc, slots, taken)
+            if slot is not None:
+                existing[doc.conversation_id] = slot
 
     plans: list[tuple[ConversationDoc, str, TrainingConversation | None]] = []
     problems: list[Problem] = []
@@ -700,6 +722,10 @@ def _save(
         metrics = session.scalars(select(QualityMetrics).where(QualityMetrics.conversation_id == row.id)).one_or_none()
         previous_metrics = row_snapshot(metrics) if metrics else None
         clear_conversation_content(session, row.id)
+    # A plan slot filled by a conversation with another id (matched by scaffolding) remembers the file's id.
+    other_id = row is not None and row.conversation_id != doc.conversation_id
+    if other_id:
+        state.filled_slots.add(row.id if row is not None else None)
     saved = save_conversation(
         session,
         doc,
@@ -711,6 +737,7 @@ def _save(
         import_run_id=state.run_id,
         conversation_number=state.take_number(session) if row is None else None,
         source_file=file,
+        extra={"source_conversation_id": doc.conversation_id} if other_id else None,
     )
     return _run_item(
         state,

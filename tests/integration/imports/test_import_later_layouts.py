@@ -23,7 +23,7 @@ from tests.helpers.later_layouts import (
     message,
     reply,
 )
-from tests.helpers.seed_files import table_counts, write_json, write_text
+from tests.helpers.seed_files import load_plan, table_counts, write_json, write_text
 from training_data_studio.conversations.export import export_conversation
 from training_data_studio.imports.service import import_paths
 from training_data_studio.models import QualityMetrics, TrainingConversation, TrainingTurn
@@ -247,3 +247,65 @@ def test_a_training_file_of_megabytes_imports_whole(session: Session, tmp_path: 
     assert report.status == "imported", [e.text for e in report.errors]
     assert (report.conversations, report.turns, report.pairs_merged) == (10, 30, 30)
     assert session.execute(select(func.count()).select_from(TrainingTurn)).scalar_one() == 30
+
+
+def _scaffolded_block(persona_name: str, persona_key: str, arc: str, topic_key: str) -> dict[str, Any]:
+    block = make_block(make_half_pair_conversation("matching", 2))
+    block["conversation_metadata"]["scaffolding"] = {
+        "persona_key": persona_key,
+        "persona_name": persona_name,
+        "emotional_arc_key": arc,
+        "training_topic_key": topic_key,
+        "training_topic": "An invented topic title",
+    }
+    return block
+
+
+def test_scaffolding_fills_a_fitting_plan_slot_else_adds_an_extra_conversation(
+    session: Session, tmp_path: Path
+) -> None:
+    load_plan(session)
+    slot = session.scalars(
+        select(TrainingConversation).where(
+            TrainingConversation.persona_type == "David",
+            TrainingConversation.tier_template == "shame_to_acceptance",
+            TrainingConversation.topic_category.ilike("hiding financial problems%"),
+        )
+    ).one()
+    fitting = _scaffolded_block(
+        "David Invented - The Pragmatic Optimist",
+        "pragmatic_optimist",
+        "shame_to_acceptance",
+        "hiding_financial_problems",
+    )
+    no_fit = _scaffolded_block(
+        "Robin Vale - The Careful Saver", "careful_saver", "shame_to_acceptance", "hiding_financial_problems"
+    )
+    path = write_json(tmp_path, "scaffolded.json", make_training_file([fitting, no_fit]))
+    planned_rows = table_counts(session)["training_conversations"]
+
+    (report,) = import_paths(session=session, paths=[path], user="dana").files
+
+    assert report.status == "imported", [e.text for e in report.errors]
+    fitting_id = fitting["conversation_metadata"]["conversation_id"]
+    session.refresh(slot)
+    assert (slot.generation_status, slot.source_conversation_id) == ("approved", fitting_id)
+    assert slot.conversation_id.startswith("fp_david_")
+    assert [t.turn_id for t in _turns(session, slot.conversation_id)] == [
+        f"{fitting_id}/matching_turn2",
+        f"{fitting_id}/matching_turn4",
+    ]
+    extra = _row(session, no_fit["conversation_metadata"]["conversation_id"])
+    assert (extra.persona_type, extra.source_file) == ("Mixed", str(path))
+    assert extra.scaffolding is not None
+    assert extra.scaffolding["persona_key"] == "careful_saver"
+    assert table_counts(session)["training_conversations"] == planned_rows + 1
+    assert json_identical(
+        export_conversation(session=session, ident=fitting_id)["training_pairs"], fitting["training_pairs"]
+    )
+
+    before = table_counts(session)
+    (again,) = import_paths(session=session, paths=[path], user="dana").files
+    assert (again.status, again.duplicates) == ("duplicate", 2)
+    after = table_counts(session)
+    assert {k: after[k] - before[k] for k in after} == {k: int(k == "import_runs") for k in after}
