@@ -189,7 +189,8 @@ def import_sources(
             if parsed is not None and _may_pipeline(parsed) and pipelined.write(index, parsed):
                 continue
             pipelined.pause()  # the careful path uses the ORM, after the file in flight has settled
-            started(index, item.name)
+            if pipelined.announced != index:
+                started(index, item.name)
             finished(index, item.name, _import_input(session, item, parsed, state, index))
         pipelined.pause()
 
@@ -390,6 +391,8 @@ class _PipelinedFiles:
         self._pipeline: psycopg.Pipeline | None = None
         self._connection: psycopg.Connection[Any] | None = None
         self._in_flight: _SentFile | None = None
+        # The last file whose file_started event was sent (the careful path does not send it twice).
+        self.announced: int | None = None
 
     def __enter__(self) -> _PipelinedFiles:
         return self
@@ -426,6 +429,20 @@ class _PipelinedFiles:
         state, docs = self._state, parsed.docs
         params = _lookup_params(docs)
         lookup = self._send_lookup(params)
+        # Progress in file order: with no file in flight this file is announced now and its conversations are
+        # reported as they are checked; else that waits until the file in flight has settled (and finished).
+        live = self._in_flight is None
+        held: list[tuple[int, int]] = []
+        if live:
+            self._started(index, parsed.name)
+            self.announced = index
+
+        def checked(number: int) -> None:
+            if live:
+                state.conversation_checked(index, parsed.name, number, len(docs))
+            else:
+                held.append((number, len(docs)))
+
         # The expensive part of the file, computed while the server writes the file in flight.
         rows = []
         for number, doc in enumerate(docs, start=1):
@@ -440,14 +457,18 @@ class _PipelinedFiles:
                     source_file=parsed.name,
                 )
             )
-            state.conversation_checked(index, parsed.name, number, len(docs))
+            checked(number)
         found = self._fetch_lookup(lookup, params)
         if not isinstance(found, psycopg.Error) and (
             found or any(doc.conversation_id in state.written for doc in docs)
         ):
             self._pipelined().execute(_RELEASE)
             return False
-        self._started(index, parsed.name)
+        if not live:
+            self._started(index, parsed.name)
+            self.announced = index
+            for number, count in held:
+                state.conversation_checked(index, parsed.name, number, count)
         report = _new_report(parsed)
         if isinstance(found, psycopg.Error):
             self._finished(index, parsed.name, _refused(report, found))

@@ -34,6 +34,7 @@ STATUS_COLOURS = {
 }
 # Short names of the completeness checks for the list's narrow column (the full label is the tooltip).
 COMPLETENESS_LABELS = {
+    "annotation_blocks_present": "Annotation",
     "emotional_context_complete": "Emotional context",
     "emotional_progression_tracked": "Progression",
     "primary_strategy_with_rationale": "Strategy + rationale",

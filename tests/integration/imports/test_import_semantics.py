@@ -160,14 +160,17 @@ def test_progress_events_come_in_pairs_per_file(session: Session, tmp_path: Path
     files = [write_json(tmp_path, f"{n}.json", good_seed(f"conv_{n}", 1)) for n in ("a", "b")]
     events: list[ProgressEvent] = []
     import_paths(session=session, paths=files, user="dana", on_progress=events.append)
-    assert [(e.kind, e.index, e.total) for e in events] == [
-        ("file_started", 1, 2),
-        ("file_finished", 1, 2),
-        ("file_started", 2, 2),
-        ("file_finished", 2, 2),
+    # Each file's conversations are reported between its start and its end, in order.
+    assert [(e.kind, e.index, e.total, e.conversation) for e in events] == [
+        ("file_started", 1, 2, None),
+        ("conversation_checked", 1, 2, 1),
+        ("file_finished", 1, 2, None),
+        ("file_started", 2, 2, None),
+        ("conversation_checked", 2, 2, 1),
+        ("file_finished", 2, 2, None),
     ]
-    assert events[1].report is not None
-    assert events[1].report.turns == 1
+    assert events[2].report is not None
+    assert events[2].report.turns == 1
 
 
 def test_runs_are_listed_newest_first(session: Session, tmp_path: Path) -> None:

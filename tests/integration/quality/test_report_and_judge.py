@@ -52,8 +52,8 @@ def test_the_quality_report_parses_one_row_per_conversation(
     assert incomplete["status"] == "generated"
     low = by_id["gen_low"]
     assert (low["overall_quality_score"], low["brand_voice_score"]) == ("3.0", "3.0")
-    assert low["computed_score"] == "0.929"
-    assert (low["checks_passed"], low["checks_applicable"]) == ("13", "14")
+    assert low["computed_score"] == "0.933"
+    assert (low["checks_passed"], low["checks_applicable"]) == ("14", "15")
     assert int(low["issue_count"]) == 1 + 5  # the missing check-in, then five low self-reported scores
     seed = by_id["seed_jennifer"]
     assert (seed["ready_for_training"], seed["needs_review"], seed["is_seed_example"]) == ("true", "false", "true")
