@@ -10,10 +10,13 @@ The same models serve three jobs:
 
 Layouts
 -------
-* single: ``{dataset_metadata, consultant_profile, training_pairs: [TrainingPair, ...]}``
-* multi:  ``{..., consultant_profile, conversations: [{conversation_metadata, training_pairs}, ...]}``
-  (upstream v4 files carry ``training_file_metadata`` instead of ``dataset_metadata``; it is kept as an
-  extra key like any other unknown key).
+* single: ``{dataset_metadata, consultant_profile, training_pairs: [TrainingPair, ...]}`` (the user's
+  generator adds ``input_parameters``; such a file is keyed by the UUID of its ``dataset_name``);
+* multi:  ``{dataset_metadata, consultant_profile, conversations: [{conversation_metadata, training_pairs}]}``;
+* training_file: the v4 ``{training_file_metadata, consultant_profile, conversations: [...]}``, whose blocks
+  carry ``conversation_metadata.scaffolding`` and are keyed by their own ``conversation_id`` (a UUID);
+* JSON Lines (read by ``imports/parsing.py``): one pair a line, as the single layout with an ``_meta`` key.
+Unknown keys of every layout are kept like any other (``extra="allow"``).
 
 Lossless round trip
 -------------------
@@ -22,7 +25,18 @@ Every model has ``extra="allow"``: unknown keys are kept, never rejected, and du
 explicit ``null`` stays ``null``. Numbers keep their JSON type: an integer score stays ``5`` and a
 fractional one stays ``0.8`` (numeric fields accept ``int`` or ``float`` and never convert between them;
 booleans and numeric strings are rejected instead of being coerced). Key order inside an object is not
-preserved (declared fields are dumped first, in the upstream order, then unknown keys).
+preserved (declared fields are dumped first, in the upstream order, then unknown keys). Declared totals are
+kept verbatim whatever they hold (:data:`DeclaredCount`).
+
+Lean pairs and half pairs
+-------------------------
+The annotation blocks (:data:`ANNOTATION_BLOCKS`) are optional: the user's later pipeline writes only the
+detected emotions. What is absent stays absent; the quality checks report it ("lean annotation"). A pair
+whose ``target_response`` is null or blank is a half pair: :class:`ConversationDoc` merges it into the next
+pair (which repeats its client message and carries the reply) or, after the last reply, keeps it as the
+conversation's open ending. Stored turns (``ConversationDoc.pairs``) always have a reply. The generator's
+schema (:func:`conversation_json_schema`) still requires every block and the reply
+(:data:`GENERATION_REQUIRED`, :func:`generation_gaps`).
 
 Leniencies taken from the real upstream files
 ---------------------------------------------
@@ -41,26 +55,28 @@ Leniencies taken from the real upstream files
 Validation: errors raised by the models (the document is rejected)
 ------------------------------------------------------------------
 ``quality_score`` and every ``quality_criteria`` value within 1–5; confidences and intensities within
-0–1; ``turn_number`` 1–6; ``id`` / ``conversation_id`` non-empty, at most 100 characters, matching
-``^[A-Za-z0-9_.-]+$``; ``system_prompt``, ``current_user_input``, ``target_response``, ``valence``,
-``pacing`` and sentence ``text`` non-empty; ``word_choice_rationale`` has at least one entry (3–6 is a
-quality concern for reviewers, not a validation error); ``sentence_number`` runs 1..n in order; a seed
-file has exactly one of ``training_pairs`` / ``conversations`` and neither is empty.
+0–1; ``turn_number`` a whole number >= 1; ``id`` / ``conversation_id`` non-empty, at most 100 characters,
+matching ``^[A-Za-z0-9_.-]+$``; ``system_prompt``, ``current_user_input``, ``valence``, ``pacing`` and
+sentence ``text`` non-empty; ``target_response`` a string or null; ``word_choice_rationale`` has at least
+one entry (3–6 is a quality concern for reviewers, not a validation error); ``sentence_number`` runs 1..n in
+order; a seed file has exactly one of ``training_pairs`` / ``conversations`` and neither is empty.
 
 Conversation-level checks: :class:`Issue` lists (the document still loads)
 ------------------------------------------------------------------------
-:func:`validate_conversation_turns` (one conversation), :meth:`ConversationDoc.issues` and
-:func:`seed_file_issues` (a whole file) report:
+:meth:`ConversationDoc.issues` and :func:`seed_file_issues` check an imported file; only what would make a
+training example wrong is an error:
 
-* errors: turn numbers not exactly 1..n in order (gaps, duplicates, disorder); pairs that do not share
-  one ``conversation_id``; ``training_metadata.conversation_turn`` (when present) differing from
-  ``turn_number``; a declared turn or conversation count (``dataset_metadata.total_turns`` /
-  ``total_conversations``, a block's ``conversation_metadata.total_turns``, v4
-  ``training_file_metadata.total_conversations`` / ``total_training_pairs``) differing from what is
-  present; duplicate pair ``id`` values; a multi-layout block mixing conversation ids.
-* warnings: ``response_breakdown.total_sentences`` differing from the number of analysed sentences
-  (upstream often analyses only the key sentences: 23 of the 35 real turns differ); a block's
-  ``conversation_metadata.conversation_id`` differing from its pairs' ``conversation_id``.
+* errors: a conversation without any reply; more than 6 exchanges (the table's limit); pairs out of order
+  or a turn number repeated; a block without its own id mixing conversation ids; a conversation id twice in
+  one file; two conversations giving the same stored turn id;
+* warnings (the file's claims about itself, kept as written): a declared turn or conversation count that
+  differs from the content (fewer pairs than declared marks the conversation incomplete); a gap in the turn
+  numbers; ``conversation_turn`` differing from ``turn_number``; a pair id repeated inside a conversation;
+  ``total_sentences`` differing from the analysed sentences; a client message without a reply that the next
+  pair does not repeat.
+
+:func:`validate_conversation_turns` is the strict check of what the generator and the exporter write
+(every pair with a reply, turns numbered 1..n; ``allow_gaps`` for an imported conversation's pair numbers).
 """
 
 from __future__ import annotations
@@ -88,6 +104,8 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 __all__ = [
+    "ANNOTATION_BLOCKS",
+    "GENERATION_REQUIRED",
     "ClientNeed",
     "CommunicationStyle",
     "ConsultantProfile",
@@ -116,10 +134,12 @@ __all__ = [
     "TrainingPair",
     "conversation_json_schema",
     "document_errors",
+    "generation_gaps",
     "group_conversations",
     "json_path",
     "parse_seed_file",
     "seed_file_issues",
+    "stored_turn_id",
     "validate_conversation_turns",
 ]
 
