@@ -25,6 +25,7 @@ from tests.helpers.later_layouts import (
 )
 from tests.helpers.seed_files import load_plan, table_counts, write_json, write_text
 from training_data_studio.conversations.export import export_conversation
+from training_data_studio.imports.runs import rollback_import
 from training_data_studio.imports.service import import_paths
 from training_data_studio.models import QualityMetrics, TrainingConversation, TrainingTurn
 
@@ -284,8 +285,9 @@ def test_scaffolding_fills_a_fitting_plan_slot_else_adds_an_extra_conversation(
     path = write_json(tmp_path, "scaffolded.json", make_training_file([fitting, no_fit]))
     planned_rows = table_counts(session)["training_conversations"]
 
-    (report,) = import_paths(session=session, paths=[path], user="dana").files
+    first_run = import_paths(session=session, paths=[path], user="dana")
 
+    (report,) = first_run.files
     assert report.status == "imported", [e.text for e in report.errors]
     fitting_id = fitting["conversation_metadata"]["conversation_id"]
     session.refresh(slot)
@@ -305,7 +307,15 @@ def test_scaffolding_fills_a_fitting_plan_slot_else_adds_an_extra_conversation(
     )
 
     before = table_counts(session)
-    (again,) = import_paths(session=session, paths=[path], user="dana").files
+    second_run = import_paths(session=session, paths=[path], user="dana")
+    (again,) = second_run.files
     assert (again.status, again.duplicates) == ("duplicate", 2)
     after = table_counts(session)
     assert {k: after[k] - before[k] for k in after} == {k: int(k == "import_runs") for k in after}
+
+    # Rolling the first run back gives the slot back to the plan and removes the extra conversation.
+    assert first_run.run_id is not None
+    rollback_import(session, first_run.run_id, user="dana")
+    session.refresh(slot)
+    assert (slot.generation_status, slot.source_conversation_id, slot.turn_count) == ("planned", None, 0)
+    assert table_counts(session)["training_conversations"] == planned_rows
