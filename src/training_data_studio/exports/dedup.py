@@ -56,7 +56,7 @@ def dialogue_text(conversation: ExportConversation) -> str:
     """Client messages and replies in order, one per line (what is compared)."""
     lines = []
     for pair in conversation.pairs:
-        lines += [pair.current_user_input, pair.target_response]
+        lines += [pair.current_user_input, pair.reply]
     return "\n".join(lines)
 
 

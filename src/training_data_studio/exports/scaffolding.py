@@ -66,8 +66,8 @@ def from_file(envelope: dict[str, Any], first_pair: Turn | None) -> Scaffolding 
         found = _from_mapping(parameters)
         if found:
             return found
-    if first_pair is not None:
-        metadata = first_pair.conversation_metadata
+    metadata = first_pair.conversation_metadata if first_pair is not None else None
+    if metadata is not None:
         return _from_mapping(
             {
                 "persona_key": metadata.persona_archetype,

@@ -22,12 +22,12 @@ import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict
 
 from ...conversations.canonical import canonical_valence
-from ...conversations.document import TrainingPair
+from ...conversations.document import DetectedEmotions, TrainingPair
 from . import Example, Message, dumps_document, dumps_line
 
 FORMAT_SPEC = "brightrun-lora-v4"
@@ -195,8 +195,37 @@ def profile_in_v4(profile: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
+_T = TypeVar("_T")
+
+
+class V4Incomplete(ValueError):
+    """A turn lacks a block the v4 layout requires (an imported lean pair may): nothing is invented for it."""
+
+
+def _missing(pair: Turn, block: str) -> V4Incomplete:
+    return V4Incomplete(
+        f"turn {pair.turn_number} ({pair.id}) has no {block}, which the v4 layout requires; annotate the turn "
+        "or leave its conversation out of the training file"
+    )
+
+
+def _need(value: _T | None, pair: Turn, block: str) -> _T:
+    if value is None:
+        raise _missing(pair, block)
+    return value
+
+
+def _emotions(pair: Turn) -> LeanEmotions | DetectedEmotions:
+    context = pair.emotional_context
+    if context is None:
+        raise _missing(pair, "emotional_context")
+    if context.detected_emotions is None:
+        raise _missing(pair, "emotional_context.detected_emotions")
+    return context.detected_emotions
+
+
 def _emotional_state(pair: Turn) -> dict[str, Any]:
-    emotions = pair.emotional_context.detected_emotions
+    emotions = _emotions(pair)
     state: dict[str, Any] = {"primary": emotions.primary, "intensity": _number(emotions.intensity)}
     if emotions.secondary:
         state["secondary"] = emotions.secondary
@@ -222,13 +251,13 @@ def _history(earlier: list[Turn]) -> list[dict[str, Any]]:
 
 
 def _detected_emotions(pair: Turn) -> dict[str, Any]:
-    emotions = pair.emotional_context.detected_emotions
+    emotions = _emotions(pair)
     found: dict[str, Any] = {
         "primary": emotions.primary,
-        "primary_confidence": _number(emotions.primary_confidence),
-        "intensity": _number(emotions.intensity),
+        "primary_confidence": _number(_need(emotions.primary_confidence, pair, "detected_emotions.primary_confidence")),
+        "intensity": _number(_need(emotions.intensity, pair, "detected_emotions.intensity")),
         # v4 allows positive / negative / mixed only; seed files often say more ("mixed_improving").
-        "valence": canonical_valence(emotions.valence),
+        "valence": canonical_valence(_need(emotions.valence, pair, "detected_emotions.valence")),
     }
     if emotions.secondary:
         found["secondary"] = emotions.secondary
@@ -239,14 +268,17 @@ def _detected_emotions(pair: Turn) -> dict[str, Any]:
 
 def _training_metadata(pair: Turn, conversation: V4Conversation) -> dict[str, Any]:
     metadata = pair.training_metadata
+    if metadata is None:
+        raise _missing(pair, "training_metadata")
+    criteria = _need(metadata.quality_criteria, pair, "training_metadata.quality_criteria")
     return {
         "difficulty_level": metadata.difficulty_level,
         "key_learning_objective": metadata.key_learning_objective,
-        "demonstrates_skills": list(metadata.demonstrates_skills),
+        "demonstrates_skills": list(_need(metadata.demonstrates_skills, pair, "training_metadata.demonstrates_skills")),
         "conversation_turn": pair.turn_number,
         "emotional_progression_target": metadata.emotional_progression_target,
-        "quality_score": _number(metadata.quality_score),
-        "quality_criteria": {name: _number(score) for name, score in metadata.quality_criteria.items()},
+        "quality_score": _number(_need(metadata.quality_score, pair, "training_metadata.quality_score")),
+        "quality_criteria": {name: _number(score) for name, score in criteria.items()},
         "human_reviewed": bool(metadata.human_reviewed)
         if metadata.human_reviewed is not None
         else conversation.human_reviewed,
@@ -260,6 +292,8 @@ def _training_metadata(pair: Turn, conversation: V4Conversation) -> dict[str, An
 
 def _pair_metadata(pair: Turn, conversation: V4Conversation) -> dict[str, Any]:
     metadata = pair.conversation_metadata
+    if metadata is None:
+        raise _missing(pair, "conversation_metadata")
     scaffolding = conversation.scaffolding
     return {
         "client_persona": metadata.client_persona,
