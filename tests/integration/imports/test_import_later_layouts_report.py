@@ -95,3 +95,33 @@ def test_the_import_page_shows_progress_per_conversation_and_the_pairs_merged(
     # Conversations, turns, sentences, pairs merged, duplicates, warnings, errors.
     assert cells[0] == str(conversations)
     assert cells[3] == str(merged)
+
+
+def test_the_matrix_shows_an_incomplete_conversation_and_filters_on_it(
+    client: TestClient, database: Database, upstream_seeds: Path
+) -> None:
+    path = upstream_seeds / V4_EXAMPLE
+    blocks = json.loads(path.read_text(encoding="utf-8"))["conversations"]
+    short = [
+        b["conversation_metadata"]["conversation_id"]
+        for b in blocks
+        if b["conversation_metadata"]["total_turns"] > len(b["training_pairs"])
+    ]
+    assert short, "the example has a conversation holding fewer pairs than it declares"
+    with database.session_scope() as session:
+        service.import_paths(session=session, paths=[path], user="dana")
+
+    page = client.get("/", params={"status": "incomplete"})
+
+    assert page.status_code == 200, page.text
+    assert '<option value="incomplete" selected>' in page.text
+    assert 'class="badge badge-incomplete"' in page.text
+    for conversation_id in short:
+        assert conversation_id in page.text
+    complete = [
+        b["conversation_metadata"]["conversation_id"]
+        for b in blocks
+        if b["conversation_metadata"]["conversation_id"] not in short
+    ]
+    for conversation_id in complete:
+        assert conversation_id not in page.text
