@@ -33,3 +33,8 @@ ALTER TABLE training_conversations DROP CONSTRAINT valid_generation_status;
 ALTER TABLE training_conversations ADD CONSTRAINT valid_generation_status CHECK (
   generation_status IN ('planned', 'in_progress', 'generated', 'reviewed', 'approved', 'flagged', 'failed', 'incomplete')
 );
+
+-- The user's files number their pairs as they like and a long conversation may hold more than 6 exchanges: an
+-- imported turn needs only a positive number (the generator still asks for at most 6).
+ALTER TABLE training_turns DROP CONSTRAINT valid_turn_number;
+ALTER TABLE training_turns ADD CONSTRAINT valid_turn_number CHECK (turn_number >= 1);

@@ -319,3 +319,15 @@ def test_scaffolding_fills_a_fitting_plan_slot_else_adds_an_extra_conversation(
     session.refresh(slot)
     assert (slot.generation_status, slot.source_conversation_id, slot.turn_count) == ("planned", None, 0)
     assert table_counts(session)["training_conversations"] == planned_rows
+
+
+def test_a_conversation_of_seven_exchanges_imports(session: Session, tmp_path: Path) -> None:
+    pairs = make_half_pair_conversation("long", 7)
+    path = write_json(tmp_path, "long.json", make_training_file([make_block(pairs)]))
+
+    (report,) = import_paths(session=session, paths=[path], user="dana").files
+
+    assert report.status == "imported", [e.text for e in report.errors]
+    assert report.turns == 7
+    (conversation_id,) = report.conversation_ids
+    assert [t.turn_number for t in _turns(session, conversation_id)] == list(range(1, 8))
