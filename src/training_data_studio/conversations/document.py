@@ -1634,9 +1634,12 @@ def generation_gaps(data: Any) -> list[DocumentError]:
                 continue  # the enclosing block is missing: reported once, at its own path
             for name in GENERATION_REQUIRED[model]:
                 value = node.get(name)
-                if value is None or (isinstance(value, str) and not value.strip()):
-                    path = json_path(("training_pairs", index, *place, name))
+                path = json_path(("training_pairs", index, *place, name))
+                if value is None:
                     gaps.append(DocumentError(path, f"is required but missing; add the '{name}' key", None, "missing"))
+                elif isinstance(value, str) and not value.strip():
+                    message = "must not be empty or blank; write the text for this field"
+                    gaps.append(DocumentError(path, message, json.dumps(value), "text_empty"))
     return gaps
 
 

@@ -34,6 +34,7 @@ from ..conversations.document import (
     Severity,
     TrainingPair,
     document_errors,
+    generation_gaps,
     validate_conversation_turns,
 )
 from ..llm.base import ProviderReply
@@ -156,7 +157,7 @@ def check_text_ending(text: str, path: str) -> list[Problem]:
 
 def check_response_length(pair: TrainingPair, path: str) -> list[Problem]:
     """A warning: a reply of unusual length is still a reply (quality's word counts flag it in review)."""
-    words = len(pair.target_response.split())
+    words = len(pair.reply.split())
     if MIN_RESPONSE_WORDS <= words <= MAX_RESPONSE_WORDS:
         return []
     direction = "short" if words < MIN_RESPONSE_WORDS else "long"
@@ -246,8 +247,10 @@ def check_breakdown(pair: TrainingPair, path: str) -> tuple[list[Problem], list[
     text the example does not contain); sentences of the reply left unanalysed are a warning (the user's
     seeds analyse the key sentences, not every one)."""
     where = f"{path}.response_breakdown.sentences"
-    reply = single_spaced(pair.target_response)
+    reply = single_spaced(pair.reply)
     failures: list[Problem] = []
+    if pair.response_breakdown is None:
+        return failures, []  # a missing block is a schema gap (generation_gaps)
     covered = [False] * len(reply)
     cursor = 0
     for index, sentence in enumerate(pair.response_breakdown.sentences):
@@ -289,8 +292,10 @@ def _head(text: str) -> str:
 
 def check_pair(pair: TrainingPair, path: str) -> tuple[list[Problem], list[Problem]]:
     """(failures, warnings) of one turn."""
+    if not pair.has_reply:
+        return [], []  # a missing reply is a schema gap (generation_gaps); the content checks need it
     failures = check_text_ending(pair.current_user_input, f"{path}.current_user_input")
-    failures += check_text_ending(pair.target_response, f"{path}.target_response")
+    failures += check_text_ending(pair.reply, f"{path}.target_response")
     warnings = check_response_length(pair, path)
     history_failures, history_warnings = check_history(pair, path)
     breakdown_failures, breakdown_warnings = check_breakdown(pair, path)
@@ -359,6 +364,8 @@ def check_reply(reply: ProviderReply, plan_row: PlanRow) -> CheckReport:
         return CheckReport(None, failures)
     data, changes = normalise_conversation(reply.data, plan_row.conversation_id)
     warnings = clamp_warnings(changes)
+    # Imported files may be lean or hold half pairs; a generated conversation must be complete.
+    failures += [Problem(f"schema:{error.type}", error.path, error.message) for error in generation_gaps(data)]
     try:
         block = ConversationBlock.model_validate(data)
     except ValidationError as exc:
@@ -421,6 +428,10 @@ def check_turn(
     data, changes = normalise_turn(reply.data, conversation_id, turn_number, path=where)
     data["conversation_history"] = history
     warnings = clamp_warnings(changes)
+    failures += [
+        Problem(f"schema:{error.type}", where + error.path.removeprefix("$.training_pairs[0]"), error.message)
+        for error in generation_gaps({"training_pairs": [data]})
+    ]
     try:
         pair = TrainingPair.model_validate(data)
     except ValidationError as exc:

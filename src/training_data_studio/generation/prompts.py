@@ -168,7 +168,7 @@ def conversation_so_far(earlier: Sequence[TrainingPair]) -> str:
         return "THE CONVERSATION SO FAR\n(nothing yet: this is the first turn)"
     first = earlier[0]
     shared = {
-        "conversation_metadata": first.conversation_metadata.to_json_dict(),
+        "conversation_metadata": first.conversation_metadata.to_json_dict() if first.conversation_metadata else None,
         "system_prompt": first.system_prompt,
     }
     lines = [

@@ -84,7 +84,7 @@ def copies_example(pairs: Sequence[TrainingPair], examples: Sequence[str]) -> Ch
     grams = example_grams(examples)
     issues: list[QualityIssue] = []
     for pair in pairs:
-        for field, text in (("client message", pair.current_user_input), ("reply", pair.target_response)):
+        for field, text in (("client message", pair.current_user_input), ("reply", pair.reply)):
             found = shared_runs(text, grams)
             if found.length < MIN_COPIED_RUN_WORDS:
                 continue
