@@ -36,6 +36,8 @@ from .common import append_section, fresh_database, machine_line, server_version
 from .v4_file import build_training_file, load_v4_example, training_file_bytes
 
 TARGET_SECONDS = 5.0
+# The origin the test client presents (the app's own host, as the browser sees it).
+ORIGIN = "http://127.0.0.1:8000"
 POLL_SECONDS = 0.05
 TIMEOUT_SECONDS = 300
 _POLL = re.compile(r'hx-get="(/import/progress/[^"]+)"')
@@ -123,16 +125,22 @@ def _run_page(target: DatabaseTarget, name: str, content: bytes) -> tuple[float,
     from fastapi.testclient import TestClient
 
     from ..app import create_app
+    from ..core.csrf import COOKIE
 
     database = Database(target)
     settings = Settings(TDS_USER="bench")
     seen: set[int] = set()
     try:
-        with TestClient(create_app(settings, database)) as client:
-            headers = {"HX-Request": "true"}
+        with TestClient(create_app(settings, database), base_url=ORIGIN) as client:
+            # As a browser: the page gives the CSRF token (a cookie), the upload sends it back from the same origin.
+            client.get("/import").raise_for_status()
+            token = client.cookies.get(COOKIE) or ""
+            headers = {"HX-Request": "true", "Origin": ORIGIN, "Sec-Fetch-Site": "same-origin", "X-CSRF-Token": token}
             started = time.perf_counter()
             panel = client.post("/import", files=[("files", (name, content, "application/json"))], headers=headers)
             panel.raise_for_status()
+            if _POLL.search(panel.text) is None:
+                raise RuntimeError(f"the Import page did not start the import: {panel.text[:300]}")
             text = panel.text
             while (match := _POLL.search(text)) is not None:
                 if time.perf_counter() - started > TIMEOUT_SECONDS:
