@@ -149,12 +149,6 @@ def pause(database: Database, job_id: uuid.UUID, reason: str, *, only_if_queued:
         app.close()
 
 
-# Conversations `tds generate` works on at once. Each writes its turns one call at a time, so this bounds the
-# calls in flight; it is generous because the pacer, not this number, holds calls to what the account's
-# request and token budgets allow (a low-tier account runs two or three at once, a high tier many more).
-DEFAULT_GENERATE_CONCURRENCY = 32
-
-
 # Conversations whose streaming progress `tds generate` shows on its progress line at once.
 MAX_STREAMS_SHOWN = 4
 

@@ -30,11 +30,11 @@ from rich.console import Console
 
 from ..generation.generate import GenerationFailed, generate_conversation
 from ..generation.prompts import BuiltPrompt, build_prompt
+from ..generation.schemas import DEFAULT_GENERATE_CONCURRENCY
 from ..llm.anthropic_provider import AnthropicProvider
 from ..llm.base import Provider, ProviderError, RequestTooLarge, Usage
 from ..llm.pacing import PacedProvider, Pacer
 from ..llm.pricing import cost_cents
-from ..local_generation import DEFAULT_GENERATE_CONCURRENCY
 from ..plan.service import SAMPLES_DIR, PlanRow, read_plan, read_templates
 from ..testing.fake_anthropic import MODEL, FakeAnthropic
 from ..testing.fake_llm import FakeConfig

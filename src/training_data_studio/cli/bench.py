@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from ..core.config import get_settings
-
-if TYPE_CHECKING:
-    pass
 from .common import clear_errors, console, err_console
 
 bench_app = typer.Typer(help="Benchmarks whose results go to docs/benchmarks.md.", no_args_is_help=True)

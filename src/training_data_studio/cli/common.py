@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
@@ -13,10 +12,6 @@ from ..core.config import get_settings
 from ..core.db import Database, check_connection, resolve_target
 from ..core.errors import AppError
 from ..core.migrate import migrate
-
-if TYPE_CHECKING:
-    pass
-
 
 app = typer.Typer(help="Training Data Studio: annotated fine-tuning conversations on Postgres.", no_args_is_help=True)
 

@@ -2,15 +2,10 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 import typer
 from rich.table import Table
 
 from ..core.config import get_settings
-
-if TYPE_CHECKING:
-    pass
 from .common import clear_errors, connected_database, console, err_console, migrate_database
 
 db_app = typer.Typer(help="Database: migrate, seed, verify.", no_args_is_help=True)

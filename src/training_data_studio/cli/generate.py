@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 
 from ..core.config import get_settings
-from ..local_generation import DEFAULT_GENERATE_CONCURRENCY
-
-if TYPE_CHECKING:
-    pass
+from ..generation.schemas import DEFAULT_GENERATE_CONCURRENCY
 from .common import (
     EXIT_INTERRUPTED,
     app,

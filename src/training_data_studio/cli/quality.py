@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import typer
 from rich.table import Table
 
 from ..core.config import get_settings
 from ..core.errors import AppError
-
-if TYPE_CHECKING:
-    pass
 from .common import clear_errors, connected_database, console, err_console, ids_option, migrate_database, plural
 
 quality_app = typer.Typer(help="Quality: recompute metrics and checks, ask the LLM judge.", no_args_is_help=True)

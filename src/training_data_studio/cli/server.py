@@ -6,14 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 
 from ..core.config import get_settings
-
-if TYPE_CHECKING:
-    pass
 from .common import app, clear_errors, connected_database, console, migrate_database
 
 
