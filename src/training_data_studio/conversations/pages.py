@@ -23,7 +23,7 @@ from .schemas import (
     ConversationRow,
     StatusChange,
 )
-from .selection import remaining_conversations
+from .selection import failed_conversations, remaining_conversations, seed_slot_count
 
 router = APIRouter(tags=["pages"], include_in_schema=False)
 
@@ -63,6 +63,8 @@ def matrix_page(request: Request, session: SessionDep, filters: Annotated[Conver
         context["options"] = service.filter_options(session=session)
         # "Process All Remaining (N)" counts exactly what it would generate.
         context["planned_count"] = len(remaining_conversations(session))
+        context["failed_count"] = len(failed_conversations(session))
+        context["seed_slot_count"] = seed_slot_count(session)
         # Live row updates ignore the stored events the stream starts with, older than this page.
         context["events_since"] = datetime.now(UTC).isoformat()
     response = templates.TemplateResponse(

@@ -52,6 +52,10 @@ class Regeneratable(Protocol):
 def refusal(conversation: Regeneratable) -> str | None:
     """Why this conversation cannot be regenerated, or None when it can."""
     number = conversation.conversation_number
+    if conversation.is_seed_example and conversation.generation_method != SEED_IMPORT_METHOD:
+        if conversation.generation_status in ("planned", "failed") and not conversation.turn_count:
+            # Before its file is imported the plan row is an empty slot: nothing was imported yet.
+            return f"#{number} is a seed slot: import its seed file, or generate it instead."
     if conversation.generation_method == SEED_IMPORT_METHOD or conversation.is_seed_example:
         # Imported files are someone's own writing; replacing them is `tds import --replace`, not a model call.
         return f"#{number} was imported from a seed file, not generated: it is never regenerated."

@@ -242,6 +242,8 @@ class DatasetCounts(BaseModel):
     seed: int
     generated: int
     remaining: int
+    failed: int = Field(description="Of `remaining`, the conversations whose generation failed (retry them).")
+    seed_slots: int = Field(description="Planned seed rows, waiting for their seed files (or a generation).")
     by_tier: dict[str, int]
     by_persona: dict[str, int]
 

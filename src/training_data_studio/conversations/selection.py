@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import case, select
+from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from ..core.errors import AppError
@@ -54,16 +54,40 @@ def resolve_conversations(session: Session, idents: Sequence[str]) -> list[Train
     return [by_key[i] for i in idents]
 
 
-def remaining_conversations(session: Session) -> list[TrainingConversation]:
-    """Planned conversations in process-all order: Tier 1, 2, 3, then by number. Planned seed rows are left
-    out: they wait for the user's own seed files to be imported."""
+def remaining_conversations(session: Session, *, include_seed_slots: bool = False) -> list[TrainingConversation]:
+    """Planned conversations in process-all order: Tier 1, 2, 3, then by number. Seed slots (planned rows the
+    plan reserves for the user's own seed files) are left out unless asked for: importing the file fills them."""
+    conditions = [TrainingConversation.generation_status == ConversationStatus.PLANNED]
+    if not include_seed_slots:
+        conditions.append(TrainingConversation.is_seed_example.is_(False))
     return list(
         session.scalars(
             select(TrainingConversation)
-            .where(
-                TrainingConversation.generation_status == ConversationStatus.PLANNED,
-                TrainingConversation.is_seed_example.is_(False),
-            )
+            .where(*conditions)
             .order_by(tier_rank(), TrainingConversation.conversation_number)
+        )
+    )
+
+
+def seed_slot_count(session: Session) -> int:
+    """Planned seed rows: each waits for its seed file to be imported, or for the user to generate it."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(TrainingConversation)
+        .where(
+            TrainingConversation.generation_status == ConversationStatus.PLANNED,
+            TrainingConversation.is_seed_example.is_(True),
+        )
+    )
+    return int(count or 0)
+
+
+def failed_conversations(session: Session) -> list[TrainingConversation]:
+    """Every conversation whose last generation failed, by number: what "retry all failed" generates again."""
+    return list(
+        session.scalars(
+            select(TrainingConversation)
+            .where(TrainingConversation.generation_status == ConversationStatus.FAILED)
+            .order_by(TrainingConversation.conversation_number)
         )
     )

@@ -196,7 +196,7 @@ def dataset_counts(*, session: Session) -> DatasetCounts:
     ).all()
     by_tier: dict[str, int] = dict.fromkeys(TIERS, 0)
     by_persona: dict[str, int] = dict.fromkeys(PERSONAS, 0)
-    total = seed = generated = remaining = 0
+    total = seed = generated = remaining = failed = seed_slots = 0
     for tier, persona, status, is_seed, n in rows:
         by_tier[tier] = by_tier.get(tier, 0) + n
         by_persona[persona] = by_persona.get(persona, 0) + n
@@ -205,11 +205,15 @@ def dataset_counts(*, session: Session) -> DatasetCounts:
         # Seeds are imported, not generated: they count as seeds only, whatever their status.
         generated += n if status in GENERATED_STATUSES and not is_seed else 0
         remaining += n if status in TO_GENERATE_STATUSES and not is_seed else 0
+        failed += n if status == "failed" and not is_seed else 0
+        seed_slots += n if status == "planned" and is_seed else 0
     return DatasetCounts(
         total=total,
         seed=seed,
         generated=generated,
         remaining=remaining,
+        failed=failed,
+        seed_slots=seed_slots,
         by_tier=by_tier,
         by_persona=dict(sorted(by_persona.items(), key=lambda item: -item[1])),
     )

@@ -35,6 +35,7 @@ def _start(
     conversation_ids: list[str] | None,
     options: schemas.JobOptions,
     regenerate: bool = False,
+    include_seed_slots: bool = False,
 ) -> schemas.JobDetail:
     job = service.start_job(
         session,
@@ -45,6 +46,7 @@ def _start(
         idents=conversation_ids,
         options=options,
         regenerate=regenerate,
+        include_seed_slots=include_seed_slots,
     )
     return service.job_summary(session, job, with_details=True)
 
@@ -70,7 +72,7 @@ def generate_single(
 def generate_batch(
     body: schemas.BatchJobCreate, session: SessionDep, queue: QueueDep, settings: SettingsDep, user: UserDep
 ) -> schemas.JobDetail:
-    """Generate the selected planned conversations as one job."""
+    """Generate the selected planned or failed conversations as one job."""
     return _start(
         session, queue, settings, user, job_type="batch", conversation_ids=body.conversation_ids, options=body.options
     )
@@ -80,8 +82,17 @@ def generate_batch(
 def generate_all(
     body: schemas.ProcessAllCreate, session: SessionDep, queue: QueueDep, settings: SettingsDep, user: UserDep
 ) -> schemas.JobDetail:
-    """Generate every remaining planned conversation: Tier 1, then 2, then 3, by number."""
-    return _start(session, queue, settings, user, job_type="process_all", conversation_ids=None, options=body.options)
+    """Generate every remaining planned conversation: Tier 1, then 2, then 3, by number (seed slots on request)."""
+    return _start(
+        session,
+        queue,
+        settings,
+        user,
+        job_type="process_all",
+        conversation_ids=None,
+        options=body.options,
+        include_seed_slots=body.include_seed_slots,
+    )
 
 
 @router.get("/generate/estimate", response_model=schemas.Estimate)

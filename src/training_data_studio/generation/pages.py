@@ -198,15 +198,21 @@ def _dialog_context(
         "dollars": _dollars,
         "regenerate": regenerate,
         "single_problem": None,
+        "retry_failed": False,
+        "seed_slots": 0,
+        "include_seed_slots": False,
     }
     if kind == "single" and conversations:
         conversation = conversations[0]
         context["template"] = _template_facts(session, conversation)
         if regenerate:
             context["single_problem"] = revisions.refusal(conversation)
-        elif conversation.generation_status != "planned":
+        elif conversation.generation_status not in service.GENERATABLE_STATUSES:
             status = conversation.generation_status.replace("_", " ")
-            context["single_problem"] = f"Only planned conversations can be generated; this one is {status}."
+            context["single_problem"] = (
+                f"Only planned or failed conversations can be generated; this one is {status}. "
+                "Regenerate it from its page to replace it with a new version."
+            )
     return context
 
 
@@ -221,15 +227,20 @@ def _single_context(
 
 def _batch_context(session: Session, settings: Settings, idents: Sequence[str], form: dict[str, Any]) -> dict[str, Any]:
     chosen = selection.resolve_conversations(session, list(dict.fromkeys(idents)))
-    planned = [c for c in chosen if c.generation_status == "planned"]
-    left_out = [c for c in chosen if c.generation_status != "planned"]
-    return _dialog_context(session, settings, kind="batch", conversations=planned, form=form, left_out=left_out)
+    to_generate = [c for c in chosen if c.generation_status in service.GENERATABLE_STATUSES]
+    left_out = [c for c in chosen if c.generation_status not in service.GENERATABLE_STATUSES]
+    return _dialog_context(session, settings, kind="batch", conversations=to_generate, form=form, left_out=left_out)
 
 
-def _process_all_context(session: Session, settings: Settings, form: dict[str, Any]) -> dict[str, Any]:
-    return _dialog_context(
-        session, settings, kind="process_all", conversations=selection.remaining_conversations(session), form=form
-    )
+def _process_all_context(
+    session: Session, settings: Settings, form: dict[str, Any], *, include_seed_slots: bool = False
+) -> dict[str, Any]:
+    conversations = selection.remaining_conversations(session, include_seed_slots=include_seed_slots)
+    context = _dialog_context(session, settings, kind="process_all", conversations=conversations, form=form)
+    # Seed slots are the user's choice: shown, counted, and added only when asked for.
+    context["include_seed_slots"] = include_seed_slots
+    context["seed_slots"] = selection.seed_slot_count(session)
+    return context
 
 
 @router.get("/generate/single", response_class=HTMLResponse)
@@ -258,10 +269,22 @@ def generate_batch_dialog(
     return _dialog_response(request, _batch_context(session, settings, selected, _form_defaults(user)))
 
 
+@router.get("/generate/failed", response_class=HTMLResponse)
+def generate_failed_dialog(request: Request, session: SessionDep, settings: SettingsDep, user: UserDep) -> Response:
+    """The confirmation dialog for generating every failed conversation again (a batch of them)."""
+    idents = [c.conversation_id for c in selection.failed_conversations(session)]
+    context = _batch_context(session, settings, idents, _form_defaults(user))
+    context["retry_failed"] = True
+    return _dialog_response(request, context)
+
+
 @router.get("/generate/process-all", response_class=HTMLResponse)
-def generate_all_dialog(request: Request, session: SessionDep, settings: SettingsDep, user: UserDep) -> Response:
+def generate_all_dialog(
+    request: Request, session: SessionDep, settings: SettingsDep, user: UserDep, seed_slots: bool = False
+) -> Response:
     """The confirmation dialog for generating every remaining planned conversation, tier by tier."""
-    return _dialog_response(request, _process_all_context(session, settings, _form_defaults(user)))
+    context = _process_all_context(session, settings, _form_defaults(user), include_seed_slots=seed_slots)
+    return _dialog_response(request, context)
 
 
 def _options(form: dict[str, Any], *, allow_economy: bool) -> tuple[schemas.JobOptions | None, dict[str, str]]:
@@ -289,30 +312,6 @@ def _options(form: dict[str, Any], *, allow_economy: bool) -> tuple[schemas.JobO
             errors[field] = str(error["msg"]).removeprefix("Value error, ")
         return None, errors
     return options, errors
-
-
-def _start_job(
-    session: Session,
-    queue: service.JobQueue,
-    settings: Settings,
-    user: UserDep,
-    *,
-    job_type: schemas.JobType,
-    idents: Sequence[str] | None,
-    options: schemas.JobOptions,
-    regenerate: bool = False,
-) -> GenerationJob:
-    """Start the job the dialog confirmed (the same service path as the JSON API)."""
-    return service.start_job(
-        session,
-        queue,
-        settings=settings,
-        user=user.id,
-        job_type=job_type,
-        idents=idents,
-        options=options,
-        regenerate=regenerate,
-    )
 
 
 def _started(request: Request, job: GenerationJob) -> Response:
@@ -348,6 +347,7 @@ def _confirm(
     idents: Sequence[str] | None,
     form: dict[str, Any],
     regenerate: bool = False,
+    include_seed_slots: bool = False,
 ) -> Response:
     options, errors = _options(form, allow_economy=kind != "single")
     if options is None:
@@ -356,11 +356,19 @@ def _confirm(
         elif kind == "batch":
             context = _batch_context(session, settings, idents or [], form)
         else:
-            context = _process_all_context(session, settings, form)
+            context = _process_all_context(session, settings, form, include_seed_slots=include_seed_slots)
         context["errors"] = errors
         return _dialog_response(request, context)
-    job = _start_job(
-        session, queue, settings, user, job_type=kind, idents=idents, options=options, regenerate=regenerate
+    job = service.start_job(
+        session,
+        queue,
+        settings=settings,
+        user=user.id,
+        job_type=kind,
+        idents=idents,
+        options=options,
+        regenerate=regenerate,
+        include_seed_slots=include_seed_slots,
     )
     return _started(request, job)
 
@@ -428,13 +436,24 @@ def generate_all(
     settings: SettingsDep,
     user: UserDep,
     economy: Checkbox = False,
+    include_seed_slots: Checkbox = False,
     budget_usd: Text = "",
     notify: Checkbox = False,
     notify_email: Text = "",
 ) -> Response:
     """Start a job for every remaining planned conversation (Tier 1, 2, 3), then show its dashboard."""
     form = _form(economy, budget_usd, notify, notify_email)
-    return _confirm(request, session, queue, settings, user, kind="process_all", idents=None, form=form)
+    return _confirm(
+        request,
+        session,
+        queue,
+        settings,
+        user,
+        kind="process_all",
+        idents=None,
+        form=form,
+        include_seed_slots=include_seed_slots,
+    )
 
 
 # --------------------------------------------------------------------------------------------------

@@ -58,6 +58,10 @@ class SingleJobCreate(BaseModel):
 class ProcessAllCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
+    include_seed_slots: bool = Field(
+        default=False,
+        description="Also generate the planned seed slots, which otherwise wait for their seed files to be imported.",
+    )
     options: JobOptions = Field(default_factory=JobOptions)
 
 

@@ -29,6 +29,8 @@ from ..models.enums import ConversationStatus, ItemStatus, JobStatus
 from . import schemas
 
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.PAUSED)
+# What a (first) generation starts from: never generated yet, or a generation that failed and is retried.
+GENERATABLE_STATUSES = (ConversationStatus.PLANNED, ConversationStatus.FAILED)
 OPEN_ITEM_STATUSES = (ItemStatus.QUEUED, ItemStatus.RUNNING, ItemStatus.PAUSED)
 TERMINAL_ITEM_STATUSES = (ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.CANCELLED)
 # Before any history exists: the requirements' "2–5 minutes" is for one sequential call with buffers; a
@@ -89,10 +91,13 @@ def create_job(
         if job_type == "process_all":
             raise ConflictError("Process-all generates planned conversations; regenerate a selection instead.")
         revisions.check_regeneratable(conversations)
-    not_planned = [c for c in conversations if c.generation_status != ConversationStatus.PLANNED]
+    not_planned = [c for c in conversations if c.generation_status not in GENERATABLE_STATUSES]
     if not_planned and job_type != "process_all" and not regenerate:
         listed = ", ".join(f"#{c.conversation_number} ({c.generation_status})" for c in not_planned[:10])
-        raise ConflictError(f"Only planned conversations can be generated; these are not: {listed}.")
+        raise ConflictError(
+            f"Only planned or failed conversations can be generated; these are not: {listed}. "
+            "Regenerate a generated conversation from its page instead."
+        )
     held = _already_queued(session, [c.id for c in conversations])
     candidates = [c for c in conversations if c.id not in held]
     if not candidates:
@@ -145,10 +150,15 @@ def start_job(
     idents: Sequence[str] | None,
     options: schemas.JobOptions,
     regenerate: bool = False,
+    include_seed_slots: bool = False,
 ) -> GenerationJob:
     """The one way a job starts (API and pages): refuse when no model is configured, create, enqueue.
-    `idents` None means every remaining conversation; `regenerate` replaces generated ones with new versions."""
-    conversations = remaining_conversations(session) if idents is None else resolve_conversations(session, idents)
+    `idents` None means every remaining conversation (with the seed slots if `include_seed_slots`);
+    `regenerate` replaces generated ones with new versions."""
+    if idents is None:
+        conversations = remaining_conversations(session, include_seed_slots=include_seed_slots)
+    else:
+        conversations = resolve_conversations(session, idents)
     return start_job_for(
         session,
         queue,

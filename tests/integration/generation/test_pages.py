@@ -89,7 +89,7 @@ def test_the_matrix_wires_the_three_generate_buttons(client: TestClient) -> None
     html = client.get("/").text
     assert re.search(r'id="process-all"[^>]*hx-get="/generate/process-all"', html, re.S)
     assert "Process All Remaining (90)" in html
-    assert re.search(r'id="generate-selected" disabled\s+hx-get="/generate/batch"', html)
+    assert re.search(r'id="generate-selected" disabled\s+title="Select planned or failed[^"]*"[^>]*hx-get="/generate/batch"', html)
     assert "Generate Selected (<span data-count>0</span>)" in html
     assert 'hx-get="/generate/single?conversation=' in html
     assert 'sse-connect="/api/train-data/events"' in html
@@ -136,7 +136,7 @@ def test_the_single_dialog_shows_the_conversation_template_and_estimates(client:
 
 def test_the_single_dialog_of_a_conversation_that_is_not_planned_offers_no_confirm(client: TestClient) -> None:
     html = client.get("/generate/single", params={"conversation": "1"}, headers=HTMX).text
-    assert "Only planned conversations can be generated; this one is approved." in html
+    assert "Only planned or failed conversations can be generated; this one is approved." in html
     assert "data-confirm-generation" not in html
     response = client.get("/generate/single", params={"conversation": "no_such_one"}, headers=HTMX)
     assert response.status_code == 204

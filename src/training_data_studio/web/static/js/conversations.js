@@ -19,37 +19,7 @@
     details.hidden = open;
   });
 
-  /* Row selection: select-all, .is-selected on chosen rows, and the "N selected" count. */
-  function updateSelection() {
-    var boxes = document.querySelectorAll('#matrix-table tbody input[name="selected"]');
-    var chosen = 0;
-    for (var i = 0; i < boxes.length; i++) {
-      var row = boxes[i].closest("tr");
-      if (row) row.classList.toggle("is-selected", boxes[i].checked);
-      if (boxes[i].checked) chosen++;
-    }
-    var all = document.querySelector("#matrix-table [data-select-all]");
-    if (all) {
-      all.checked = boxes.length > 0 && chosen === boxes.length;
-      all.indeterminate = chosen > 0 && chosen < boxes.length;
-    }
-    var counters = document.querySelectorAll("[data-selected-count]");
-    for (var j = 0; j < counters.length; j++) counters[j].textContent = chosen + " selected";
-  }
-  document.addEventListener("change", function (evt) {
-    var el = evt.target;
-    if (!el.matches) return;
-    if (el.matches("#matrix-table [data-select-all]")) {
-      var boxes = document.querySelectorAll('#matrix-table tbody input[name="selected"]');
-      for (var i = 0; i < boxes.length; i++) boxes[i].checked = el.checked;
-      updateSelection();
-    } else if (el.matches('#matrix-table input[name="selected"]')) {
-      updateSelection();
-    }
-  });
-  document.addEventListener("htmx:afterSwap", function (evt) {
-    if (evt.detail && evt.detail.target && evt.detail.target.id === "matrix-results") updateSelection();
-  });
+  /* Row selection lives in matrix-selection.js (kept across pages and filters). */
 
   /* Detail slide-over: opened when its content arrives; Esc closes it (native <dialog>); focus returns. */
   document.addEventListener("click", function (evt) {

@@ -47,21 +47,7 @@
     }
   });
 
-  /* "Generate Selected (N)": N counts the selected rows that are planned; none, and the button is disabled. */
-  function updateGenerateSelected() {
-    var button = document.getElementById("generate-selected");
-    if (!button) return;
-    var n = document.querySelectorAll('#matrix-table tbody tr[data-status="planned"] input[name="selected"]:checked').length;
-    button.disabled = n === 0;
-    var count = button.querySelector("[data-count]");
-    if (count) count.textContent = String(n);
-  }
-  document.addEventListener("change", function (evt) {
-    if (evt.target && evt.target.closest && evt.target.closest("#matrix-table")) updateGenerateSelected();
-  });
-  document.addEventListener("htmx:afterSwap", function (evt) {
-    if (evt.detail && evt.detail.target && evt.detail.target.id === "matrix-results") updateGenerateSelected();
-  });
+  /* "Generate Selected (N)" is kept by matrix-selection.js, which follows the selection across pages. */
 
   /* Rows updated live */
   function refreshRow(id) {
@@ -90,7 +76,7 @@
         old.replaceWith(fresh);
         if (window.htmx) window.htmx.process(fresh);
         if (window.tds && window.tds.applyColumns) window.tds.applyColumns(fresh);
-        updateGenerateSelected();
+        document.dispatchEvent(new CustomEvent("tds:row-refreshed", { detail: { row: fresh } }));
       })
       .catch(function () { /* the next event, or a reload, shows the row's state */ });
   }
@@ -115,6 +101,4 @@
     if (!rowTimer) rowTimer = window.setTimeout(flushRows, ROW_REFRESH_MS);
   });
 
-  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", updateGenerateSelected);
-  else updateGenerateSelected();
 })();
