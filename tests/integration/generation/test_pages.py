@@ -89,7 +89,10 @@ def test_the_matrix_wires_the_three_generate_buttons(client: TestClient) -> None
     html = client.get("/").text
     assert re.search(r'id="process-all"[^>]*hx-get="/generate/process-all"', html, re.S)
     assert "Process All Remaining (90)" in html
-    assert re.search(r'id="generate-selected" disabled\s+title="Select planned or failed[^"]*"[^>]*hx-get="/generate/batch"', html)
+    disabled_with_reason = (
+        r'id="generate-selected" disabled\s+title="Select planned or failed[^"]*"[^>]*hx-get="/generate/batch"'
+    )
+    assert re.search(disabled_with_reason, html)
     assert "Generate Selected (<span data-count>0</span>)" in html
     assert 'hx-get="/generate/single?conversation=' in html
     assert 'sse-connect="/api/train-data/events"' in html
