@@ -122,7 +122,7 @@ def test_generate_selected_runs_a_batch_and_the_matrix_follows_live(
     expect(page.locator(".toast").first).to_contain_text("Job started: 3 conversations queued.")
     expect(page.locator("#job-log")).to_contain_text("Calling Claude API")
     expect(page.locator("[data-job-status]")).to_have_attribute("data-job-status", "completed", timeout=60_000)
-    expect(page.locator("[data-progress-text]")).to_have_text("3 of 3 conversations")
+    expect(page.locator("[data-progress-text]")).to_have_text("3 of 3 conversations finished")
     expect(page.locator("[data-job-summary]")).to_be_visible()
     expect(page.locator("[data-recent] tbody tr")).to_have_count(3)
     expect(page.locator("#job-log")).to_contain_text("Job complete: 3 generated")
@@ -230,7 +230,7 @@ def test_pause_and_resume_a_process_all_job_and_reload_mid_job(
     final = _api(generation_app, f"/jobs/{job_id}")
     assert final["completed_conversations"] == len(kept)
     assert final["failed_conversations"] == 0
-    expect(page.locator("[data-progress-text]")).to_have_text("5 of 5 conversations")
+    expect(page.locator("[data-progress-text]")).to_have_text("5 of 5 conversations finished")
     screenshot(page, "generation-job-resumed-completed")
 
 

@@ -99,7 +99,7 @@ def generate(
         bar = progress.add_task("generating", total=None, cost="", writing="")
 
         def show(current: schemas.JobDetail) -> None:
-            done = current.completed_conversations + current.failed_conversations
+            done = current.finished_conversations
             progress.update(
                 bar,
                 total=current.total_conversations,

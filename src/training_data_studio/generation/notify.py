@@ -74,6 +74,7 @@ def completion_text(summary: service.schemas.JobDetail) -> tuple[str, str]:
         "",
         f"Generated: {summary.completed_conversations}",
         f"Failed: {summary.failed_conversations}",
+        f"Cancelled: {summary.cancelled_conversations}",
         f"Total cost: ${summary.total_cost_cents / 100:.2f}",
     ]
     if summary.average_quality is not None:

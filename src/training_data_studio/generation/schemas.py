@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
+from collections.abc import Iterable
 from datetime import datetime
 from decimal import Decimal
 from typing import Literal
@@ -110,6 +112,41 @@ class EventRead(BaseModel):
     conversation_number: int | None
 
 
+class JobCounts(BaseModel):
+    """A job's items by status, from one query: every figure a page shows is a sum of these, so they add up."""
+
+    succeeded: int = 0
+    failed: int = 0
+    cancelled: int = 0
+    skipped: int = 0
+    queued: int = 0
+    paused: int = 0
+    running: int = 0
+
+    @classmethod
+    def of(cls, statuses: Iterable[str]) -> JobCounts:
+        """Counted from item statuses already read (the rows a summary also takes its tiers from)."""
+        return cls(**Counter(str(status) for status in statuses))
+
+    @property
+    def total(self) -> int:
+        return self.finished + self.remaining
+
+    @property
+    def finished(self) -> int:
+        """Items nothing more happens to (unless failed ones are retried)."""
+        return self.succeeded + self.failed + self.cancelled + self.skipped
+
+    @property
+    def remaining(self) -> int:
+        """Items still to run: queued, paused or running."""
+        return self.queued + self.paused + self.running
+
+    @property
+    def percent(self) -> float:
+        return round(100 * self.finished / self.total, 1) if self.total else 100.0
+
+
 class JobRead(BaseModel):
     id: uuid.UUID
     job_type: JobType
@@ -118,12 +155,17 @@ class JobRead(BaseModel):
     created_by: str | None
     started_at: datetime | None
     completed_at: datetime | None
+    counts: JobCounts = Field(description="Items by status; the figures below are sums of these.")
     total_conversations: int
     completed_conversations: int
     failed_conversations: int
-    queued_conversations: int
+    cancelled_conversations: int
+    skipped_conversations: int
+    finished_conversations: int = Field(description="Generated, failed, cancelled or skipped.")
+    remaining_conversations: int = Field(description="Queued, paused or running.")
+    queued_conversations: int = Field(description="Queued or paused.")
     running_conversations: int
-    percent: float
+    percent: float = Field(description="finished_conversations / total_conversations, in percent.")
     total_api_calls: int
     total_tokens_used: int
     total_cost_cents: Decimal

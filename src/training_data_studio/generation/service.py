@@ -407,16 +407,25 @@ def release_conversation(session: Session, item: GenerationJobItem, *, failed: b
     )
 
 
+def job_counts(session: Session, job_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, schemas.JobCounts]:
+    """Each job's items by status, in one query: the single source of every count a job shows."""
+    if not job_ids:
+        return {}
+    rows = session.execute(
+        select(GenerationJobItem.job_id, GenerationJobItem.status, func.count())
+        .where(GenerationJobItem.job_id.in_(job_ids))
+        .group_by(GenerationJobItem.job_id, GenerationJobItem.status)
+    ).all()
+    by_job: dict[uuid.UUID, dict[str, int]] = {job_id: {} for job_id in job_ids}
+    for job_id, status, n in rows:
+        by_job[job_id][str(status)] = int(n)
+    return {job_id: schemas.JobCounts(**counts) for job_id, counts in by_job.items()}
+
+
 def refresh_job_totals(session: Session, job_id: uuid.UUID) -> GenerationJob:
     """Recompute the job's counters and sums from its items, and finish it when nothing is left to do."""
     job = _lock_job(session, job_id)
-    counts = dict(
-        session.execute(
-            select(GenerationJobItem.status, func.count())
-            .where(GenerationJobItem.job_id == job_id)
-            .group_by(GenerationJobItem.status)
-        ).all()
-    )
+    counts = job_counts(session, [job_id])[job_id].model_dump()
     sums: Sequence[Any] = session.execute(
         select(
             func.coalesce(func.sum(GenerationJobItem.cost_cents), 0),
@@ -541,14 +550,15 @@ def job_summary(session: Session, job: GenerationJob, *, with_details: bool = Fa
         progress.total += 1
         progress.succeeded += it.status == ItemStatus.SUCCEEDED
         progress.failed += it.status == ItemStatus.FAILED
-    done = [it for it in items if it.status in TERMINAL_ITEM_STATUSES]
+    # Every count below comes from these same rows, so they add up whatever pause/resume/retry/cancel did.
+    counts = schemas.JobCounts.of(it.status for it in items)
     durations = [float(it.duration_seconds) for it in items if it.duration_seconds is not None]
-    open_count = sum(it.status in (ItemStatus.QUEUED, ItemStatus.RUNNING, ItemStatus.PAUSED) for it in items)
+    open_count = counts.remaining
     eta = None
     if durations and open_count:
         # Calls overlap, so wall time per conversation is the job's elapsed time over what it finished.
         elapsed = (datetime.now(UTC) - job.started_at).total_seconds() if job.started_at else None
-        per_item = elapsed / len(done) if elapsed and done else statistics.median(durations)
+        per_item = elapsed / counts.finished if elapsed and counts.finished else statistics.median(durations)
         eta = per_item * open_count
     scores = [float(it.quality_score) for it in items if it.quality_score is not None]
     events: list[schemas.EventRead] = []
@@ -570,7 +580,6 @@ def job_summary(session: Session, job: GenerationJob, *, with_details: bool = Fa
             )
             for e in reversed(event_rows)
         ]
-    total = job.total_conversations or len(items)
     return schemas.JobDetail(
         id=job.id,
         job_type=job.job_type,
@@ -579,12 +588,17 @@ def job_summary(session: Session, job: GenerationJob, *, with_details: bool = Fa
         created_by=job.created_by,
         started_at=job.started_at,
         completed_at=job.completed_at,
-        total_conversations=total,
-        completed_conversations=sum(it.status == ItemStatus.SUCCEEDED for it in items),
-        failed_conversations=sum(it.status == ItemStatus.FAILED for it in items),
-        queued_conversations=sum(it.status in (ItemStatus.QUEUED, ItemStatus.PAUSED) for it in items),
-        running_conversations=sum(it.status == ItemStatus.RUNNING for it in items),
-        percent=round(100 * len(done) / total, 1) if total else 100.0,
+        counts=counts,
+        total_conversations=counts.total,
+        completed_conversations=counts.succeeded,
+        failed_conversations=counts.failed,
+        cancelled_conversations=counts.cancelled,
+        skipped_conversations=counts.skipped,
+        finished_conversations=counts.finished,
+        remaining_conversations=counts.remaining,
+        queued_conversations=counts.queued + counts.paused,
+        running_conversations=counts.running,
+        percent=counts.percent,
         total_api_calls=job.total_api_calls,
         total_tokens_used=job.total_tokens_used,
         total_cost_cents=job.total_cost_cents,

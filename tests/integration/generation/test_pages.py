@@ -251,7 +251,7 @@ def test_the_jobs_list_and_the_dashboard_render_from_the_database(client: TestCl
     assert f'sse-connect="/api/train-data/jobs/{job_id}/events"' in page
     assert 'sse-swap="job_event"' in page
     assert 'hx-trigger="job-refresh"' in page
-    assert "<strong>0</strong> of 4 conversations" in page
+    assert "<strong>0</strong> of 4 conversations finished" in page
     for tier in ("Tier 1 · Template", "Tier 2 · Scenario", "Tier 3 · Edge"):
         assert tier in page
     assert "Job created for 4 conversations." in page  # the step log so far
