@@ -11,11 +11,13 @@ from urllib.parse import urlencode
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator, model_validator
 
+from .emotions import emotion_key
+
 Persona = Literal["Marcus", "Jennifer", "David", "Mixed"]
 Tier = Literal["tier1_template", "tier2_scenario", "tier3_edge"]
 # The values of models.enums.ConversationStatus, spelled out for the OpenAPI schema (a test keeps them equal).
 Status = Literal["planned", "in_progress", "incomplete", "generated", "reviewed", "approved", "flagged", "failed"]
-SortKey = Literal["number", "persona", "status", "quality", "relevance"]
+SortKey = Literal["number", "persona", "topic", "tier", "arc", "turns", "status", "quality", "relevance"]
 SortOrder = Literal["asc", "desc"]
 ReviewStatus = Literal["reviewed", "approved", "flagged", "generated"]
 
@@ -64,8 +66,12 @@ def _printable(value: str) -> str:
     return value
 
 
+# Compared by key (case and whitespace folded, conversations/emotions.py): "Anxiety" and "anxiety" are one.
 Emotion = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=50), AfterValidator(_printable)
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=50),
+    AfterValidator(_printable),
+    AfterValidator(emotion_key),
 ]
 TemplateKey = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(_printable)
@@ -263,6 +269,7 @@ class ConversationPage(BaseModel):
 class FilterOption(BaseModel):
     value: str
     label: str
+    count: int | None = Field(default=None, description="Conversations with this value, where it is counted.")
 
 
 class FilterOptions(BaseModel):

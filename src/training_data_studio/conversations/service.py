@@ -24,6 +24,7 @@ from sqlalchemy import (
     column,
     func,
     insert,
+    literal,
     not_,
     select,
     table,
@@ -34,6 +35,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from ..core.errors import ConflictError, NotFoundError
 from ..models import ConversationReview, ConversationTemplate, QualityMetrics, TrainingConversation, TrainingTurn
+from .emotions import emotion_key_sql
 from .readiness import is_ready_for_training
 from .schemas import (
     GENERATED_STATUSES,
@@ -114,12 +116,14 @@ def _conditions(filters: ConversationFilters) -> list[ColumnElement[bool]]:
         (C.persona_type, filters.persona),
         (C.tier, filters.tier),
         (C.generation_status, filters.status),
-        (C.starting_emotion, filters.starting_emotion),
-        (C.ending_emotion, filters.ending_emotion),
         (C.tier_template, filters.template),
     ):
         if values:
             conditions.append(attribute.in_(values))
+    for emotion, keys in ((C.starting_emotion, filters.starting_emotion), (C.ending_emotion, filters.ending_emotion)):
+        if keys:
+            # The key on both sides: the database's own folding decides, whatever the value's letters.
+            conditions.append(emotion_key_sql(emotion).in_([emotion_key_sql(literal(k)) for k in keys]))
     if filters.topic:
         pattern = _like_pattern(filters.topic)
         conditions.append(
@@ -157,6 +161,18 @@ def _order_by(filters: ConversationFilters, rank: Any | None) -> list[Any]:
         return [rank.asc() if descending else rank.desc(), tiebreak]
     if sort == "persona":
         return [C.persona_type.desc() if descending else C.persona_type.asc(), tiebreak]
+    if sort == "topic":
+        return [C.topic_category.desc() if descending else C.topic_category.asc(), tiebreak]
+    if sort == "tier":
+        # tier1_template < tier2_scenario < tier3_edge: the column's own order is the tiers' order.
+        return [C.tier.desc() if descending else C.tier.asc(), tiebreak]
+    if sort == "turns":
+        return [C.turn_count.desc() if descending else C.turn_count.asc(), tiebreak]
+    if sort == "arc":
+        start, end = emotion_key_sql(C.starting_emotion), emotion_key_sql(C.ending_emotion)
+        if descending:
+            return [start.desc().nulls_last(), end.desc().nulls_last(), tiebreak]
+        return [start.asc().nulls_last(), end.asc().nulls_last(), tiebreak]
     if sort == "status":
         position = case(_STATUS_ORDER, value=C.generation_status, else_=len(STATUSES))
         return [position.desc() if descending else position.asc(), tiebreak]
@@ -282,14 +298,21 @@ def _humanise(key: str) -> str:
     return key.replace("_", " ").capitalize()
 
 
+def _emotion_options(session: Session, emotion: Any) -> list[FilterOption]:
+    """One option per emotion key, labelled with its most frequent spelling, with how many rows have it."""
+    key = emotion_key_sql(emotion)
+    rows = session.execute(
+        select(key.label("key"), func.mode().within_group(emotion).label("label"), func.count().label("n"))
+        .where(emotion.is_not(None), key != "")
+        .group_by(key)
+        .order_by(key)
+    ).all()
+    return [FilterOption(value=k, label=label.strip(), count=n) for k, label, n in rows]
+
+
 def filter_options(*, session: Session) -> FilterOptions:
     """The choices for the Matrix's filter dropdowns: fixed vocabularies plus the values present in the table."""
-    starting = session.execute(
-        select(C.starting_emotion).where(C.starting_emotion.is_not(None)).distinct().order_by(C.starting_emotion)
-    ).scalars()
-    ending = session.execute(
-        select(C.ending_emotion).where(C.ending_emotion.is_not(None)).distinct().order_by(C.ending_emotion)
-    ).scalars()
+    starting, ending = _emotion_options(session, C.starting_emotion), _emotion_options(session, C.ending_emotion)
     templates = session.execute(
         select(C.tier, C.tier_template, ConversationTemplate.template_name)
         .outerjoin(ConversationTemplate, ConversationTemplate.template_id == C.tier_template)
@@ -307,8 +330,8 @@ def filter_options(*, session: Session) -> FilterOptions:
         personas=[FilterOption(value=p, label=p) for p in PERSONAS],
         tiers=[FilterOption(value=t, label=TIER_LABELS[t]) for t in TIERS],
         statuses=[FilterOption(value=s, label=STATUS_LABELS[s]) for s in STATUSES],
-        starting_emotions=[FilterOption(value=e, label=e) for e in starting],
-        ending_emotions=[FilterOption(value=e, label=e) for e in ending],
+        starting_emotions=starting,
+        ending_emotions=ending,
         templates=[FilterOption(value=key, label=label) for _, label, key in sorted(template_choices)],
     )
 

@@ -75,6 +75,8 @@ def test_counts_cover_the_whole_table_and_the_filtered_total(client: TestClient)
         "generated": 4,
         # The planned seed (#1) waits for its file to be imported: it is not "remaining" to generate.
         "remaining": 1,
+        "failed": 0,
+        "seed_slots": 1,  # the planned seed is a seed slot
         "by_tier": {"tier1_template": 3, "tier2_scenario": 2, "tier3_edge": 1},
         "by_persona": {"Marcus": 2, "Mixed": 2, "Jennifer": 1, "David": 1},
     }

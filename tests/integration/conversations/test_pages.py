@@ -37,7 +37,9 @@ def test_the_matrix_renders_summary_filters_and_rows(client: TestClient) -> None
     assert "<caption>" in html
     assert 'scope="col"' in html
     assert '<tr class="is-seed" data-conversation="fp_marcus_001"' in html
-    assert 'class="chip chip-seed">Seed</span>' in html
+    assert (
+        'data-seed-slot>Seed slot<span class="sr-only"> — import the seed file or generate it' in html
+    )  # planned, no turns
     assert "badge badge-flagged" in html
     assert 'aria-label="4.5 of 5">★★★★☆</span>' in html
     assert html.count('hx-get="/generate/single?conversation=') == 2  # the planned rows
