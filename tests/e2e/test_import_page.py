@@ -44,7 +44,12 @@ def test_upload_through_the_file_input_shows_the_summary_and_rolls_back(page: Pa
             {"name": "e2e-broken.json", "mimeType": "application/json", "buffer": BROKEN},
         ],
     )
-    expect(page.locator("#import-chosen")).to_have_text("2 files chosen: e2e-good.json, e2e-broken.json")
+    chosen = page.locator("#import-chosen")
+    expect(chosen.locator("[data-chosen-summary]")).to_have_text(re.compile(r"^2 files chosen \(\d+(\.\d)? (B|KB)\):$"))
+    expect(chosen.locator("li")).to_have_count(2)
+    expect(chosen.locator("li").nth(0)).to_have_text(re.compile(r"^e2e-good\.json \d+(\.\d)? (B|KB)$"))
+    expect(chosen.locator("li").nth(1)).to_have_text(f"e2e-broken.json {len(BROKEN)} B")
+    screenshot(page, "import-chosen-files", full_page=False)
     page.get_by_role("button", name="Import", exact=True).click()
 
     summary = page.locator("#import-progress")
@@ -52,6 +57,9 @@ def test_upload_through_the_file_input_shows_the_summary_and_rolls_back(page: Pa
     expect(summary).to_contain_text("completed with errors")
     expect(summary).to_contain_text("e2e-broken.json")
     expect(summary).to_contain_text(place)
+    # The web page names its own option, not the command line's flag.
+    expect(summary).to_contain_text('tick "Import with repair" and import it again')
+    expect(summary).not_to_contain_text("--repair")
     expect(page.locator(".toast-region").first).to_contain_text("Import finished with errors")
 
     # The runs list refreshed itself when the import finished: the new run is first.

@@ -64,6 +64,8 @@ def _print_file_report(out: Console, report: FileReport) -> None:
         )
     for problem in report.errors:
         out.print(f"    [red]error:[/] {problem.describe(with_file=False)}", highlight=False, soft_wrap=True)
+    if any(problem.code == "json_syntax" for problem in report.errors):
+        out.print("    [dim]hint:[/] on the command line, import with repair is `tds import --repair`", highlight=False)
     for problem in report.skipped:
         out.print(f"    [yellow]duplicate:[/] {problem.describe(with_file=False)}", highlight=False, soft_wrap=True)
     for problem in report.warnings:

@@ -238,8 +238,8 @@ def _parse_json(parsed: ParsedSeed, text: str, *, repair: bool) -> Any:
     except json.JSONDecodeError as exc:
         if not repair:
             parsed.error(
-                f"is not valid JSON: {exc.msg} (at {_snippet(text, exc.pos)}); fix the file or import it with "
-                "repair (--repair)",
+                f"is not valid JSON: {exc.msg} (at {_snippet(text, exc.pos)}); fix the file, or tick "
+                '"Import with repair" and import it again',
                 code="json_syntax",
                 line=exc.lineno,
                 column=exc.colno,
