@@ -158,9 +158,7 @@ def test_retry_one_then_retry_all_failed_generates_them(generation_page: Page, g
     page.locator("[data-confirm-generation]").click()
     page.wait_for_url(JOB_URL)
     expect(page.locator("[data-job-status]")).to_have_attribute("data-job-status", "completed", timeout=60_000)
-    expect(page.locator("[data-count-breakdown]")).to_have_text(
-        "1 generated · 0 failed · 0 cancelled · 0 remaining"
-    )
+    expect(page.locator("[data-count-breakdown]")).to_have_text("1 generated · 0 failed · 0 cancelled · 0 remaining")
 
     page.goto("/?status=failed")
     expect(page.locator("#retry-failed")).to_have_text("Retry all failed (2)")

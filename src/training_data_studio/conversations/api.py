@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from ..core.deps import SessionDep, UserDep
-from . import revisions, service
+from . import revisions, service, turn_reviews
 from .schemas import (
     ConversationDetail,
     ConversationFilters,
@@ -16,6 +16,8 @@ from .schemas import (
     RevisionRead,
     StatusChange,
     StatusRead,
+    TurnReviewChange,
+    TurnReviewRead,
 )
 
 router = APIRouter(prefix="/api/train-data", tags=["conversations"])
@@ -70,3 +72,23 @@ def read_revision(
 ) -> dict[str, Any]:
     """A replaced version in the single-conversation seed layout, as its export returned it then."""
     return revisions.revision_document(session, ident, revision_number)
+
+
+TURN_NUMBER = Annotated[int, Path(ge=1, le=10_000, description="The turn's number within its conversation.")]
+
+
+@router.get("/conversations/{ident}/turns/{turn_number}/reviews", response_model=list[TurnReviewRead], responses=ERRORS)
+def read_turn_reviews(ident: str, turn_number: TURN_NUMBER, session: SessionDep) -> list[TurnReviewRead]:
+    """Every saved note and flag of one turn, newest first (the first is its current state)."""
+    return turn_reviews.history(session=session, ident=ident, turn_number=turn_number)
+
+
+@router.post(
+    "/conversations/{ident}/turns/{turn_number}/reviews", response_model=TurnReviewRead | None, responses=ERRORS
+)
+def save_turn_review(
+    ident: str, turn_number: TURN_NUMBER, change: TurnReviewChange, session: SessionDep, user: UserDep
+) -> TurnReviewRead | None:
+    """Record a note and a flag on one turn, in the reviewer's name, and return its current state; an unchanged
+    state records nothing (null when the turn was never reviewed and the body says nothing either)."""
+    return turn_reviews.save_review(session=session, ident=ident, turn_number=turn_number, change=change, user=user.id)

@@ -6,13 +6,13 @@ import json
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Query, Request
+from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ConfigDict
 
 from ..core.deps import SessionDep, UserDep
 from ..core.templating import templates
-from . import revisions, service
+from . import revisions, service, turn_reviews
 from .schemas import (
     PAGE_SIZES,
     QUALITY_MAX,
@@ -22,6 +22,7 @@ from .schemas import (
     ConversationFilters,
     ConversationRow,
     StatusChange,
+    TurnReviewChange,
 )
 from .selection import failed_conversations, remaining_conversations, seed_slot_count
 
@@ -87,6 +88,9 @@ def _detail_response(request: Request, session: SessionDep, ident: str, *, statu
         "panel": panel,
         "regenerate_refusal": revisions.refusal(detail),
         "revisions": revisions.list_revisions(session, detail.id),
+        "turn_reviews": turn_reviews.current_reviews(session=session, conversation=detail.id),
+        "oob": False,
+        "saved": False,
         **_display_context(),
     }
     return templates.TemplateResponse(
@@ -130,5 +134,35 @@ def conversation_status_form(
     response = _detail_response(request, session, ident)
     label = STATUS_LABELS.get(result.generation_status, result.generation_status).lower()
     toast = {"message": f"{result.conversation_id} marked {label}.", "kind": "success"}
+    response.headers["HX-Trigger"] = json.dumps({"showToast": toast})
+    return response
+
+
+@router.post("/conversations/{ident}/turns/{turn_number}/review", response_class=HTMLResponse)
+def turn_review_form(
+    request: Request,
+    session: SessionDep,
+    user: UserDep,
+    ident: str,
+    turn_number: Annotated[int, Path(ge=1, le=10_000)],
+    change: Annotated[TurnReviewChange, Form()],
+) -> Response:
+    """Save one turn's note and flag from the detail, then show that turn's review form again."""
+    saved = turn_reviews.save_review(session=session, ident=ident, turn_number=turn_number, change=change, user=user.id)
+    detail = service.get_conversation_detail(session=session, ident=ident)
+    if not _renders_block(request):  # a plain form post (no JavaScript): back to the page, as a GET
+        return RedirectResponse(f"/conversations/{detail.conversation_id}", status_code=303)
+    context = {
+        "c": {"conversation_id": detail.conversation_id, "conversation_number": detail.conversation_number},
+        "t": {"turn_number": turn_number},
+        "n": detail.conversation_number,
+        "turn_reviews": {turn_number: saved} if saved else {},
+        "oob": True,
+        "saved": True,
+        **_display_context(),
+    }
+    response = templates.TemplateResponse(request, "conversation_detail.html", context, block_name="turn_review")
+    state = "flagged" if saved and saved.flagged else "not flagged"
+    toast = {"message": f"Turn {turn_number} of {detail.conversation_id} saved ({state}).", "kind": "success"}
     response.headers["HX-Trigger"] = json.dumps({"showToast": toast})
     return response

@@ -483,3 +483,29 @@ class RevisionRead(BaseModel):
     replaced_by_job_id: uuid.UUID | None
     created_by: str | None
     created_at: datetime
+
+
+# --------------------------------------------------------------------------------------------------
+# Per-turn review
+# --------------------------------------------------------------------------------------------------
+
+
+class TurnReviewChange(BaseModel):
+    """A reviewer's note on one turn and whether the turn is flagged; an empty note clears it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    note: Annotated[str, StringConstraints(strip_whitespace=True, max_length=5000), AfterValidator(_printable)] = ""
+    flagged: bool = False
+
+
+class TurnReviewRead(BaseModel):
+    """One saved state of a turn's review (the latest is current; all of them are the audit trail)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    turn_number: int
+    flagged: bool
+    note: str | None
+    reviewer: str
+    created_at: datetime

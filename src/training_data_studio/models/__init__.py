@@ -16,6 +16,7 @@ from .job import GenerationJob
 from .review import ConversationReview, ConversationRevision, QualityJudgement
 from .template import ConversationTemplate, ConversationTemplateVersion
 from .training_file import TrainingFile, TrainingFileMember, TrainingFileVersion
+from .turn_review import TurnReview
 
 __all__ = [
     "Base",
@@ -40,4 +41,5 @@ __all__ = [
     "TrainingFileMember",
     "TrainingFileVersion",
     "TrainingTurn",
+    "TurnReview",
 ]
