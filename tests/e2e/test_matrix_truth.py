@@ -100,6 +100,14 @@ def _wait_for_job(app: GenerationApp, job_id: str, status: str, seconds: float =
         time.sleep(0.2)
 
 
+def _open_filters(page: Page) -> None:
+    """The filter panel starts folded on a phone: open it as a user would, from its summary."""
+    panel = page.locator("[data-filters-panel]")
+    if panel.get_attribute("open") is None:
+        panel.locator("summary").click()
+    expect(panel).to_have_attribute("open", "")
+
+
 def _confirm_dialog(page: Page) -> None:
     dialog = page.locator("#generate-dialog")
     expect(dialog).to_be_visible()
@@ -294,7 +302,7 @@ def test_each_emotion_is_one_option_and_filters_every_spelling(plain: Page, app_
     page.goto("/")
     for name in ("starting_emotion", "ending_emotion"):
         values = page.locator(f"#f-{name} option").evaluate_all("els => els.map((el) => el.value)")
-        labels = page.locator(f"#f-{name} option").all_inner_texts()
+        labels = page.locator(f"#f-{name} option").evaluate_all("els => els.map((el) => el.textContent.trim())")
         assert values, name
         assert len(set(values)) == len(values), values
         assert all(value == emotion_key(value) for value in values), values
@@ -302,6 +310,7 @@ def test_each_emotion_is_one_option_and_filters_every_spelling(plain: Page, app_
         assert len(set(bare)) == len(bare), labels
     first = page.locator("#f-starting_emotion option").first.get_attribute("value") or ""
     expected = _api(app_url, "/conversations", starting_emotion=first, page_size=100)
+    _open_filters(page)
     page.select_option("#f-starting_emotion", [first])
     page.wait_for_url(re.compile(rf"starting_emotion={re.escape(first)}"), wait_until="commit")
     page.wait_for_function(f"document.querySelectorAll({ROWS!r}).length === {expected['filtered_total']}")
@@ -348,6 +357,7 @@ def test_the_selection_survives_pages_and_filters(plain: Page, width: str) -> No
     for conversation_id in first_page:
         expect(page.locator(f'{ROWS}[data-conversation="{conversation_id}"] input[name=selected]')).to_be_checked()
 
+    _open_filters(page)
     page.select_option("#f-persona", ["Jennifer"])
     page.wait_for_url(re.compile(r"persona=Jennifer"), wait_until="commit")
     expect(bar.locator("[data-selection-text]")).to_have_text(re.compile(r"^3 selected"))
@@ -383,3 +393,98 @@ def test_the_new_columns_sort(plain: Page, app_url: str, width: str, header: str
     page.wait_for_url(re.compile(rf"sort={key}&order=desc"), wait_until="commit")
     expect(page.locator("#matrix-table thead th[aria-sort=descending]")).to_have_count(1)
     screenshot(page, f"matrix-sorted-{key}-{width}", full_page=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# 9. A note and a flag per turn, kept in the audit.
+# --------------------------------------------------------------------------------------------------
+
+
+def test_a_turn_gets_a_note_and_a_flag_from_the_detail(plain: Page, app_url: str, width: str) -> None:
+    page = plain
+    number = 3 if width == "desktop" else 5  # one conversation per width: each run starts unreviewed
+    item = _api(app_url, "/conversations", sort="number", page_size=25)["items"][number - 1]
+    conversation_id = item["conversation_id"]
+    page.goto(f"/conversations/{conversation_id}")
+    form = page.locator('form[data-turn-review="1"]')
+    form.get_by_label("Note on turn 1").fill("The second sentence promises a return: flag for compliance.")
+    form.get_by_label("Flag this turn").check()
+    form.get_by_role("button", name="Save turn review").click()
+    expect(page.locator('form[data-turn-review="1"] [data-turn-review-state]')).to_contain_text(
+        "Flagged, with a note · saved by e2e-reviewer"
+    )
+    expect(page.locator(".toast").first).to_contain_text("Turn 1 of")
+    expect(page.locator("summary .chip-flagged")).to_have_count(1)
+    assert serious_violations(page) == []
+    screenshot(page, f"detail-turn-review-{width}", full_page=False)
+    _no_sideways_scroll(page, f"the detail page at {width}")
+
+    page.reload()
+    expect(page.locator('form[data-turn-review="1"] textarea')).to_have_value(
+        "The second sentence promises a return: flag for compliance."
+    )
+    history = _api(app_url, f"/conversations/{conversation_id}/turns/1/reviews")
+    assert [(h["flagged"], h["reviewer"]) for h in history] == [(True, "e2e-reviewer")]
+
+
+# --------------------------------------------------------------------------------------------------
+# 7. On a phone: a folded filter panel, rows as cards, no page wider than the screen; on a desktop the
+#    Actions column stays whole with rows expanded.
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_matrix_on_a_phone_folds_its_filters_and_shows_rows_as_cards(browser_page_390: Page) -> None:
+    page = browser_page_390
+    page.goto("/")
+    panel = page.locator("[data-filters-panel]")
+    expect(panel).not_to_have_attribute("open", "")
+    expect(page.locator("#f-persona")).to_be_hidden()
+    summary = panel.locator("summary")
+    summary.focus()
+    page.keyboard.press("Enter")  # a native <details>: the keyboard opens it
+    expect(panel).to_have_attribute("open", "")
+    expect(page.locator("#f-persona")).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(panel).not_to_have_attribute("open", "")
+
+    first = page.locator(ROWS).first
+    assert first.evaluate("el => getComputedStyle(el).display") == "flex"
+    cells = first.locator("td:visible")
+    for index in range(cells.count()):
+        box = cells.nth(index).bounding_box()
+        assert box is not None
+        assert box["x"] >= 0, cells.nth(index).inner_text()
+        assert box["x"] + box["width"] <= 390 + 1, cells.nth(index).inner_text()
+    label = first.locator('[data-col="status"]').evaluate("el => getComputedStyle(el, '::before').content")
+    assert label == '"Status: "', label  # each card cell says what it is
+    for view in ("/", f"/conversations/{first.get_attribute('data-conversation')}", "/status", "/jobs", "/import"):
+        page.goto(view)
+        _no_sideways_scroll(page, f"{view} at 390px")
+    page.goto("/")
+    page.locator("#matrix-table").scroll_into_view_if_needed()
+    screenshot(page, "matrix-cards-phone", full_page=False)
+    assert serious_violations(page) == []
+
+
+def test_the_actions_column_stays_whole_with_rows_expanded(page: Page) -> None:
+    page.goto("/?q=emergency")  # rows with snippets, the widest content a row has
+    toggles = page.locator(f"{ROWS} [data-row-toggle]")
+    for index in range(min(toggles.count(), 10)):
+        toggles.nth(index).click()
+    wrap = page.locator(".table-wrap:has(#matrix-table)")
+    # On failure, the widest cells say which column pushed the table out of its box.
+    widest = page.evaluate(
+        """() => Array.from(document.querySelectorAll('#matrix-table td *'))
+             .map((e) => [e.className, Math.round(e.getBoundingClientRect().width)])
+             .sort((a, b) => b[1] - a[1]).slice(0, 6)"""
+    )
+    assert wrap.evaluate("el => el.scrollWidth - el.clientWidth") <= 1, widest
+    limit = wrap.bounding_box()
+    assert limit is not None
+    header = page.locator("#matrix-table thead th.col-actions")
+    expect(header).to_have_text(re.compile(r"^Actions$", re.I))
+    for element in [header, *page.locator(f"{ROWS} .col-actions .btn").all()[:10]]:
+        box = element.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= limit["x"] + limit["width"] + 1, element.inner_text()
+    screenshot(page, "matrix-expanded-actions-desktop", full_page=False)
