@@ -13,12 +13,14 @@ from pydantic import ConfigDict
 from ..core.deps import SessionDep, UserDep
 from ..core.templating import templates
 from . import revisions, service, turn_reviews
+from .brief import BriefPlan, BriefTurn, check_brief
 from .schemas import (
     PAGE_SIZES,
     QUALITY_MAX,
     QUALITY_MIN,
     STATUS_LABELS,
     TIER_LABELS,
+    ConversationDetail,
     ConversationFilters,
     ConversationRow,
     StatusChange,
@@ -77,6 +79,22 @@ def matrix_page(request: Request, session: SessionDep, filters: Annotated[Conver
     return response
 
 
+def _brief(detail: ConversationDetail) -> dict[str, Any] | None:
+    """The on-brief check of a conversation's turns against its own plan row, for the detail page."""
+    plan = BriefPlan(detail.topic_category, detail.topic_description, detail.starting_emotion, detail.ending_emotion)
+    turns = []
+    for t in detail.turns:
+        ec = t.emotional_context
+        labels = [e for e in (ec.primary_emotion, ec.secondary_emotion, ec.tertiary_emotion) if e] if ec else []
+        if ec and ec.current_turn_emotion:
+            labels.append(ec.current_turn_emotion)
+        turns.append(BriefTurn(t.user_input, t.target_response, labels))
+    result = check_brief(plan, turns)
+    if result is None:
+        return None
+    return {"result": result, "summary": result.summary(plan)}
+
+
 def _detail_response(request: Request, session: SessionDep, ident: str, *, status_code: int = 200) -> Response:
     detail = service.get_conversation_detail(session=session, ident=ident)
     partial = _renders_block(request)
@@ -89,6 +107,7 @@ def _detail_response(request: Request, session: SessionDep, ident: str, *, statu
         "regenerate_refusal": revisions.refusal(detail),
         "revisions": revisions.list_revisions(session, detail.id),
         "turn_reviews": turn_reviews.current_reviews(session=session, conversation=detail.id),
+        "brief": _brief(detail),
         "oob": False,
         "saved": False,
         **_display_context(),
