@@ -488,3 +488,24 @@ def test_the_actions_column_stays_whole_with_rows_expanded(page: Page) -> None:
         assert box is not None
         assert box["x"] + box["width"] <= limit["x"] + limit["width"] + 1, element.inner_text()
     screenshot(page, "matrix-expanded-actions-desktop", full_page=False)
+
+
+# --------------------------------------------------------------------------------------------------
+# 5. Content off its brief is shown as such on the detail page.
+# --------------------------------------------------------------------------------------------------
+
+
+def test_the_detail_says_whether_the_content_is_on_its_brief(plain: Page, app_url: str, width: str) -> None:
+    """The e2e seeds carry invented turns: "Invented client message…" is about none of their planned topics."""
+    page = plain
+    items = _api(app_url, "/conversations", is_seed="true", sort="number", page_size=25)["items"]
+    invented = next(i for i in items if i["conversation_number"] % 2 == 0)  # the even ones got placeholder text
+    page.goto(f"/conversations/{invented['conversation_id']}")
+    card = page.locator("[data-brief]")
+    expect(card).to_have_attribute("data-brief", "off")
+    expect(card).to_contain_text("Looks off its brief.")
+    expect(card).to_contain_text("Planned topic words not in the turns:")
+    card.scroll_into_view_if_needed()
+    assert serious_violations(page) == []
+    screenshot(page, f"detail-off-brief-{width}", full_page=False)
+    _no_sideways_scroll(page, f"the detail page at {width}")
