@@ -319,3 +319,22 @@ def screenshot(page: Page, name: str, *, full_page: bool = True) -> Path:
     path = RESULTS_DIR / f"{name}.png"
     page.screenshot(path=str(path), full_page=full_page)
     return path
+
+
+def choose_filter(page: Page, name: str, value: str) -> None:
+    """Tick one option of a Matrix filter's checkbox dropdown, opening the panel and the dropdown as needed."""
+    panel = page.locator("[data-filters-panel]")
+    if panel.get_attribute("open") is None:
+        panel.locator("summary").click()
+    dropdown = page.locator(f"#f-{name}")
+    if dropdown.get_attribute("open") is None:
+        dropdown.locator("summary").click()
+    dropdown.locator(f'input[type=checkbox][value="{value}"]').check()
+
+
+def chosen_filter(page: Page, name: str) -> list[str]:
+    """The values ticked in a Matrix filter's checkbox dropdown."""
+    values: list[str] = page.locator(f"#f-{name} input[type=checkbox]:checked").evaluate_all(
+        "els => els.map((el) => el.value)"
+    )
+    return values

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from training_data_studio.conversations.emotions import emotion_key
 from training_data_studio.models import TrainingConversation
 
-from .conftest import FAKE_LATENCY_SECONDS, GenerationApp, _page, embedded_database, screenshot
+from .conftest import FAKE_LATENCY_SECONDS, GenerationApp, _page, choose_filter, embedded_database, screenshot
 from .test_accessibility import serious_violations
 
 if TYPE_CHECKING:
@@ -98,14 +98,6 @@ def _wait_for_job(app: GenerationApp, job_id: str, status: str, seconds: float =
             return job
         assert time.monotonic() < deadline, f"job {job_id} is {job['status']}, not {status}"
         time.sleep(0.2)
-
-
-def _open_filters(page: Page) -> None:
-    """The filter panel starts folded on a phone: open it as a user would, from its summary."""
-    panel = page.locator("[data-filters-panel]")
-    if panel.get_attribute("open") is None:
-        panel.locator("summary").click()
-    expect(panel).to_have_attribute("open", "")
 
 
 def _confirm_dialog(page: Page) -> None:
@@ -301,17 +293,17 @@ def test_each_emotion_is_one_option_and_filters_every_spelling(plain: Page, app_
     page = plain
     page.goto("/")
     for name in ("starting_emotion", "ending_emotion"):
-        values = page.locator(f"#f-{name} option").evaluate_all("els => els.map((el) => el.value)")
-        labels = page.locator(f"#f-{name} option").evaluate_all("els => els.map((el) => el.textContent.trim())")
+        boxes = page.locator(f"#f-{name} input[type=checkbox]")
+        values = boxes.evaluate_all("els => els.map((el) => el.value)")
+        labels = boxes.evaluate_all("els => els.map((el) => el.closest('label').textContent.trim())")
         assert values, name
         assert len(set(values)) == len(values), values
         assert all(value == emotion_key(value) for value in values), values
         bare = [re.sub(r" \(\d+\)$", "", label).lower() for label in labels]
         assert len(set(bare)) == len(bare), labels
-    first = page.locator("#f-starting_emotion option").first.get_attribute("value") or ""
+    first = page.locator("#f-starting_emotion input[type=checkbox]").first.get_attribute("value") or ""
     expected = _api(app_url, "/conversations", starting_emotion=first, page_size=100)
-    _open_filters(page)
-    page.select_option("#f-starting_emotion", [first])
+    choose_filter(page, "starting_emotion", first)
     page.wait_for_url(re.compile(rf"starting_emotion={re.escape(first)}"), wait_until="commit")
     page.wait_for_function(f"document.querySelectorAll({ROWS!r}).length === {expected['filtered_total']}")
     starts = page.locator(f"{ROWS} [data-col=arc] .arc-start").all_inner_texts()
@@ -357,8 +349,7 @@ def test_the_selection_survives_pages_and_filters(plain: Page, width: str) -> No
     for conversation_id in first_page:
         expect(page.locator(f'{ROWS}[data-conversation="{conversation_id}"] input[name=selected]')).to_be_checked()
 
-    _open_filters(page)
-    page.select_option("#f-persona", ["Jennifer"])
+    choose_filter(page, "persona", "Jennifer")
     page.wait_for_url(re.compile(r"persona=Jennifer"), wait_until="commit")
     expect(bar.locator("[data-selection-text]")).to_have_text(re.compile(r"^3 selected"))
     page.reload()  # the same tab keeps it across a reload too
@@ -509,3 +500,39 @@ def test_the_detail_says_whether_the_content_is_on_its_brief(plain: Page, app_ur
     assert serious_violations(page) == []
     screenshot(page, f"detail-off-brief-{width}", full_page=False)
     _no_sideways_scroll(page, f"the detail page at {width}")
+
+
+def test_the_filter_dropdowns_work_from_the_keyboard_and_show_whole_options(plain: Page, width: str) -> None:
+    page = plain
+    page.goto("/")
+    panel = page.locator("[data-filters-panel]")
+    if panel.get_attribute("open") is None:
+        panel.locator("summary").click()
+    dropdown = page.locator("#f-persona")
+    summary = dropdown.locator("summary")
+    expect(summary).to_contain_text("Any")
+    summary.focus()
+    page.keyboard.press("Enter")
+    expect(dropdown).to_have_attribute("open", "")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.value") == "Marcus"
+    page.keyboard.press("Space")
+    page.wait_for_url(re.compile(r"persona=Marcus"), wait_until="commit")
+    expect(summary).to_contain_text("Marcus")
+    page.keyboard.press("Escape")
+    expect(dropdown).not_to_have_attribute("open", "")
+    assert page.evaluate("document.activeElement.tagName") == "SUMMARY"
+
+    template = page.locator("#f-template")
+    template.locator("summary").click()
+    labels = template.locator("label")
+    assert labels.count() > 0
+    for index in range(labels.count()):
+        label = labels.nth(index)
+        assert label.evaluate("el => el.scrollWidth <= el.clientWidth + 1"), label.inner_text()
+        box = label.bounding_box()
+        assert box is not None
+        assert box["x"] + box["width"] <= VIEWPORTS[width][0], label.inner_text()
+    expect(template.locator("label").first).to_contain_text("Template A — Confusion to Clarity")
+    assert serious_violations(page) == []
+    screenshot(page, f"matrix-filter-dropdown-{width}", full_page=False)

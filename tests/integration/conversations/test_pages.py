@@ -52,8 +52,8 @@ def test_the_matrix_renders_summary_filters_and_rows(client: TestClient) -> None
 def test_the_url_carries_the_filters_into_the_form_and_the_table(client: TestClient) -> None:
     html = client.get("/?persona=Marcus&tier=tier2_scenario&topic=equity&quality_min=1.5&page_size=25").text
     assert rows_in(html) == ["fp_marcus_005"]
-    assert '<option value="Marcus" selected>' in html
-    assert '<option value="tier2_scenario" selected>' in html
+    assert '<input type="checkbox" name="persona" value="Marcus" checked>' in html
+    assert '<input type="checkbox" name="tier" value="tier2_scenario" checked>' in html
     assert 'value="equity"' in html
     assert '<option value="25" selected>' in html
     assert 'data-count="4"' in html  # persona, tier, topic, quality
@@ -77,7 +77,7 @@ def test_a_history_restore_gets_the_whole_page(client: TestClient) -> None:
     headers = HTMX | {"HX-History-Restore-Request": "true"}
     html = client.get("/?persona=David", headers=headers).text
     assert "<!doctype html>" in html
-    assert '<option value="David" selected>' in html
+    assert '<input type="checkbox" name="persona" value="David" checked>' in html
 
 
 @pytest.mark.usefixtures("dataset")
