@@ -325,7 +325,7 @@ def choose_filter(page: Page, name: str, value: str) -> None:
     """Tick one option of a Matrix filter's checkbox dropdown, opening the panel and the dropdown as needed."""
     panel = page.locator("[data-filters-panel]")
     if panel.get_attribute("open") is None:
-        panel.locator("summary").click()
+        panel.locator(":scope > summary").click()
     dropdown = page.locator(f"#f-{name}")
     if dropdown.get_attribute("open") is None:
         dropdown.locator("summary").click()

@@ -430,7 +430,7 @@ def test_the_matrix_on_a_phone_folds_its_filters_and_shows_rows_as_cards(browser
     panel = page.locator("[data-filters-panel]")
     expect(panel).not_to_have_attribute("open", "")
     expect(page.locator("#f-persona")).to_be_hidden()
-    summary = panel.locator("summary")
+    summary = panel.locator(":scope > summary")
     summary.focus()
     page.keyboard.press("Enter")  # a native <details>: the keyboard opens it
     expect(panel).to_have_attribute("open", "")
@@ -507,7 +507,7 @@ def test_the_filter_dropdowns_work_from_the_keyboard_and_show_whole_options(plai
     page.goto("/")
     panel = page.locator("[data-filters-panel]")
     if panel.get_attribute("open") is None:
-        panel.locator("summary").click()
+        panel.locator(":scope > summary").click()
     dropdown = page.locator("#f-persona")
     summary = dropdown.locator("summary")
     expect(summary).to_contain_text("Any")

@@ -32,7 +32,13 @@
   });
   document.addEventListener("toggle", function (evt) {
     var box = evt.target;
-    if (box.matches && box.matches(SELECTOR) && box.open) closeAll(box);
+    if (!(box.matches && box.matches(SELECTOR)) || !box.open) return;
+    closeAll(box);
+    // A dropdown near the right edge opens leftwards rather than past the window.
+    var panel = box.querySelector(".multi-select-panel");
+    if (!panel) return;
+    box.classList.remove("multi-select-flip");
+    if (panel.getBoundingClientRect().right > document.documentElement.clientWidth) box.classList.add("multi-select-flip");
   }, true);
   document.addEventListener("keydown", function (evt) {
     if (evt.key !== "Escape") return;
