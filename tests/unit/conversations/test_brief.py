@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from training_data_studio.conversations.brief import BriefPlan, BriefTurn, check_brief
 from training_data_studio.conversations.document import ConversationDoc
 from training_data_studio.imports.parsing import SeedSource, parse_source
-from training_data_studio.conversations.brief import BriefPlan, BriefTurn, check_brief
 
 REPO = Path(__file__).resolve().parents[3]
 PLAN = REPO / "data" / "plan.csv"
