@@ -68,6 +68,9 @@ def test_import_a_folder_with_a_good_and_a_bad_file_then_roll_it_back(
 
 def test_dry_run_and_repair_options(db_target: DatabaseTarget, database: Database, tmp_path: Path) -> None:
     write_text(tmp_path, "broken.json", json.dumps(good_seed("conv_fix", 1)).replace('"says thanks"', "says thanks"))
+    refused = _tds(db_target, tmp_path, "import", "--dry-run", "broken.json")
+    assert "is not valid JSON" in refused.stdout
+    assert "hint: on the command line, import with repair is `tds import --repair`" in refused.stdout
     dry = _tds(db_target, tmp_path, "import", "--dry-run", "--repair", "broken.json")
     assert dry.returncode == 0, dry.stdout + dry.stderr
     assert "(repaired)" in dry.stdout
