@@ -37,6 +37,12 @@ class StatusChangeForm(StatusChange):
     model_config = ConfigDict(extra="ignore")
 
 
+class TurnReviewForm(TurnReviewChange):
+    """The turn review form's fields; it also carries the CSRF token, which the middleware has checked."""
+
+    model_config = ConfigDict(extra="ignore")
+
+
 def _renders_block(request: Request) -> bool:
     """An HTMX swap gets the page's block alone; a history restore (back/forward cache miss) the whole page."""
     headers = request.headers
@@ -164,9 +170,10 @@ def turn_review_form(
     user: UserDep,
     ident: str,
     turn_number: Annotated[int, Path(ge=1, le=10_000)],
-    change: Annotated[TurnReviewChange, Form()],
+    form: Annotated[TurnReviewForm, Form()],
 ) -> Response:
     """Save one turn's note and flag from the detail, then show that turn's review form again."""
+    change = TurnReviewChange(note=form.note, flagged=form.flagged)
     saved = turn_reviews.save_review(session=session, ident=ident, turn_number=turn_number, change=change, user=user.id)
     detail = service.get_conversation_detail(session=session, ident=ident)
     if not _renders_block(request):  # a plain form post (no JavaScript): back to the page, as a GET
