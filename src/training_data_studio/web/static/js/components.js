@@ -46,20 +46,5 @@
         lowerMin: function () { if (this.max < this.min) this.min = this.max; }
       };
     });
-
-    // The import form: the names of the files chosen.
-    Alpine.data("chosenFiles", function () {
-      return {
-        names: [],
-        choose: function (event) {
-          this.names = Array.from(event.target.files).map(function (file) { return file.name; });
-        },
-        summary: function () {
-          var n = this.names.length;
-          if (!n) return "No file chosen yet.";
-          return n + (n === 1 ? " file" : " files") + " chosen: " + this.names.join(", ");
-        }
-      };
-    });
   });
 })();
