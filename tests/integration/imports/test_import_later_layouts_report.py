@@ -114,7 +114,7 @@ def test_the_matrix_shows_an_incomplete_conversation_and_filters_on_it(
     page = client.get("/", params={"status": "incomplete"})
 
     assert page.status_code == 200, page.text
-    assert '<option value="incomplete" selected>' in page.text
+    assert '<input type="checkbox" name="status" value="incomplete" checked>' in page.text
     assert 'class="badge badge-incomplete"' in page.text
     for conversation_id in short:
         assert conversation_id in page.text
