@@ -196,7 +196,7 @@ def test_pause_and_resume_a_process_all_job_and_reload_mid_job(
     screenshot(page, "generation-job-running")
 
     page.locator("#job-pause").click()
-    expect(status).to_have_attribute("data-job-status", "paused", timeout=1_000)
+    expect(status).to_have_attribute("data-job-status", "paused", timeout=5_000)
     assert _api(generation_app, f"/jobs/{job_id}")["status"] == "paused"
     # Conversations in flight finish (their remaining turns, a call each) and are saved; nothing new starts
     # while paused.
@@ -210,7 +210,7 @@ def test_pause_and_resume_a_process_all_job_and_reload_mid_job(
     screenshot(page, "generation-job-paused")
 
     page.locator("#job-resume").click()
-    expect(status).not_to_have_attribute("data-job-status", "paused", timeout=1_000)
+    expect(status).not_to_have_attribute("data-job-status", "paused", timeout=5_000)
     assert _api(generation_app, f"/jobs/{job_id}")["status"] in ("queued", "in_progress")
 
     # Closing the page and coming back: the dashboard is rendered from the database, so it shows the job's state.
