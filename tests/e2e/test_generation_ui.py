@@ -4,6 +4,7 @@ by this test process (see `generation_app` in conftest.py)."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -14,6 +15,7 @@ import pytest
 from playwright.sync_api import expect
 from sqlalchemy import select, update
 
+from tests.helpers.later_layouts import make_block, make_half_pair_conversation, make_training_file
 from training_data_studio.conversations import selection
 from training_data_studio.models import TrainingConversation
 
@@ -279,3 +281,49 @@ def test_regenerate_from_the_detail_view_keeps_the_previous_version(
     revision = _api(generation_app, f"/conversations/{conversation_id}/revisions/1")
     assert revision["training_pairs"], "the kept version has its turns"
     screenshot(page, "regenerated-detail")
+
+
+def _incomplete_training_file() -> tuple[str, bytes]:
+    """A v4 training file of our own: one exchange and a client message left without a reply, of 8 declared
+    pairs, for a persona outside the plan (an extra conversation, on the shame-to-acceptance template)."""
+    block = make_block(make_half_pair_conversation("e2e_partial", 1, open_ending=True), declared_turns=8)
+    block["conversation_metadata"]["scaffolding"] |= {"emotional_arc_key": "shame_to_acceptance"}
+    document = make_training_file([block])
+    return block["conversation_metadata"]["conversation_id"], json.dumps(document).encode("utf-8")
+
+
+def test_an_imported_incomplete_conversation_is_completed_from_the_matrix(
+    generation_page: Page, generation_app: GenerationApp
+) -> None:
+    page = generation_page
+    conversation_id, content = _incomplete_training_file()
+    page.goto("/import")
+    page.set_input_files(
+        "#import-files", files=[{"name": "e2e-incomplete.json", "mimeType": "application/json", "buffer": content}]
+    )
+    page.get_by_role("button", name="Import", exact=True).click()
+    summary = page.locator("#import-progress")
+    expect(summary.get_by_role("heading", name=re.compile(r"Import finished"))).to_be_visible(timeout=30_000)
+    expect(summary).to_contain_text("1 incomplete")
+
+    page.goto("/?status=incomplete&page_size=100")
+    row = page.locator(f'{ROWS}[data-conversation="{conversation_id}"]')
+    expect(row.locator("[data-col=status]")).to_have_text("Incomplete")
+    expect(row.locator("[data-col=turns]")).to_have_text("1/4")
+    row.locator("[data-generate-row]").click()
+    dialog = page.locator("#generate-dialog")
+    expect(dialog).to_contain_text("Complete conversation #")
+    expect(dialog.locator("[data-completion-notice]")).to_contain_text("holds 1 of its 4 turns and ends on a client")
+    _settled(dialog)
+    screenshot(page, "completion-dialog", full_page=False)
+    dialog.locator("[data-confirm-generation]").click()
+
+    page.wait_for_url(JOB_URL)
+    expect(page.locator("[data-job-status]")).to_have_attribute("data-job-status", "completed", timeout=60_000)
+    expect(page.locator("#job-log")).to_contain_text("Saved 3 new turns after the 1 stored ones")
+    detail = _api(generation_app, f"/conversations/{conversation_id}")
+    assert (detail["generation_status"], detail["turn_count"]) == ("generated", 4)
+    page.goto(f"/conversations/{conversation_id}")
+    expect(page.locator("[data-revisions] li").first).to_contain_text("Revision 1: incomplete")
+    expect(page.locator("[data-revisions] li").first).to_contain_text("completed")
+    screenshot(page, "completed-detail")

@@ -82,9 +82,12 @@ def keep_previous_version(
     previous_status: str,
     job_id: uuid.UUID,
     user: str | None,
+    completed: bool = False,
 ) -> ConversationRevision:
     """Copy the conversation's current version into a revision, record the status change in the audit trail,
-    then clear its content for the new one. Call inside the transaction that saves the new version."""
+    then clear its content for the new one. Call inside the transaction that saves the new version.
+    ``completed``: the new version continues this one (an incomplete conversation completed by generation),
+    so its turns stay where they are and the new turns are added after them."""
     document = export_document(session=session, row=conversation)
     metrics = session.scalars(
         select(QualityMetrics).where(QualityMetrics.conversation_id == conversation.id)
@@ -104,19 +107,22 @@ def keep_previous_version(
         quality_score=conversation.quality_score,
         replaced_by_job_id=job_id,
         created_by=user,
+        reason="completed" if completed else "regenerated",
     )
     session.add(revision)
-    session.add(  # the status change the regeneration makes (approved → generated, say)
+    done = "Completed by generation; the incomplete" if completed else "Regenerated; the previous"
+    session.add(  # the status change the new version makes (approved → generated, incomplete → generated)
         ConversationReview(
             conversation_id=conversation.id,
             from_status=previous_status,
             to_status=ConversationStatus.GENERATED,
-            notes=f"Regenerated; the previous version is kept as revision {number}.",
+            notes=f"{done} version is kept as revision {number}.",
             reviewer=user or "system",
-            source="regenerate",
+            source="complete" if completed else "regenerate",
         )
     )
-    clear_conversation_content(session, conversation.id)
+    if not completed:
+        clear_conversation_content(session, conversation.id)
     session.flush()
     return revision
 

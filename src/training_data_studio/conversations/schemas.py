@@ -292,14 +292,14 @@ class _Read(BaseModel):
 
 class EmotionalContextRead(_Read):
     primary_emotion: str
-    primary_confidence: float
+    primary_confidence: float | None
     secondary_emotion: str | None
     secondary_confidence: float | None
     tertiary_emotion: str | None
     tertiary_confidence: float | None
-    intensity: float
-    valence: str
-    valence_original: str
+    intensity: float | None
+    valence: str | None
+    valence_original: str | None
     emotional_indicators: dict[str, Any] | None
     previous_turn_emotion: str | None
     current_turn_emotion: str | None
@@ -311,7 +311,7 @@ class EmotionalContextRead(_Read):
     knowledge_level: str | None
     trust_level: str | None
     behavioral_assessment: dict[str, Any] | None
-    client_needs: list[Any]
+    client_needs: list[Any] | None
     red_flags: list[Any] | None
 
 

@@ -26,6 +26,7 @@ from sqlalchemy import (
     insert,
     literal,
     not_,
+    or_,
     select,
     table,
     update,
@@ -342,15 +343,17 @@ def filter_options(*, session: Session) -> FilterOptions:
 
 
 def _identity_condition(ident: str) -> ColumnElement[bool]:
-    """Match a conversation by its uuid or its conversation_id; anything else matches nothing (a 404)."""
+    """Match a conversation by its row uuid, its conversation_id or the id its source file gave it (as the
+    export finds it); anything else matches nothing (a 404). The user's later files key conversations by
+    UUIDs, so a UUID may be any of the three."""
     text = ident.strip()
-    try:
-        return C.id == uuid.UUID(text)
-    except ValueError:
-        pass
     if not _IDENT_RE.match(text):
         raise NotFoundError("Conversation", _shown(ident))
-    return C.conversation_id == text
+    by_name = or_(C.conversation_id == text, C.source_conversation_id == text)
+    try:
+        return or_(C.id == uuid.UUID(text), by_name)
+    except ValueError:
+        return by_name
 
 
 def _shown(ident: str) -> str:

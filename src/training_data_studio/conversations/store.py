@@ -39,7 +39,7 @@ from ..models import (
 )
 from .canonical import canonical_pacing, canonical_valence
 from .counting import analysed_sentences, turn_sentence_count, word_count
-from .document import MAX_TURNS, ConversationBlock, ConversationDoc, Issue, Severity, TrainingPair
+from .document import MAX_TURNS, TURN_ID_LIMIT, ConversationBlock, ConversationDoc, Issue, Severity, TrainingPair
 
 SEED_IMPORT_METHOD = "seed_import"
 KNOWN_PERSONAS = ("Marcus", "Jennifer", "David")
@@ -291,12 +291,22 @@ def _str_or_none(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
-def content_rows(doc: ConversationDoc, conversation_row_id: uuid.UUID) -> ContentRows:
+def content_rows(
+    doc: ConversationDoc,
+    conversation_row_id: uuid.UUID,
+    *,
+    start: int = 0,
+    turn_ids: Sequence[str] | None = None,
+) -> ContentRows:
     """The rows of a conversation's exchanges. A block the pair does not carry gets no row (or NULL
     columns): nothing is invented. Each turn keeps its pair's source JSON, and the half pairs merged into
-    it, for the lossless export."""
+    it, for the lossless export. ``start``: the exchanges before it are stored already (a completion adds
+    the rest), and ``turn_ids`` the ids of all exchanges when the caller chose them."""
     rows = ContentRows()
-    for number, (pair, turn_key, halves) in enumerate(zip(doc.pairs, doc.turn_ids(), doc.half_pairs, strict=True), 1):
+    exchanges = zip(doc.pairs, turn_ids or doc.turn_ids(), doc.half_pairs, strict=True)
+    for number, (pair, turn_key, halves) in enumerate(exchanges, 1):
+        if number <= start:
+            continue
         turn_id = uuid.uuid4()
         # One dump per pair; the JSON columns below are parts of it (dumping each part again costs time).
         source = pair.to_json_dict()
@@ -571,7 +581,7 @@ def _conversation_values(
     *,
     user: str | None,
     status: str,
-    generation_method: str,
+    generation_method: str | None,
     import_run_id: uuid.UUID | None,
     extra: Mapping[str, Any] | None,
 ) -> dict[str, Any]:
@@ -697,6 +707,113 @@ def save_conversation(
     )
     bulk_insert(session, filled.batches())
     return plan_row
+
+
+# --------------------------------------------------------------------------------------------------
+# Completing a conversation: exchanges written after the stored ones
+# --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StoredExchanges:
+    """A conversation as a completion continues it: its exchanges renumbered 1..n (the next turn's
+    history), the pairs as its file held them (half pairs and open ending included), its turns' ids, and
+    the client's last message when the conversation ends on one."""
+
+    pairs: list[TrainingPair]
+    source_pairs: list[dict[str, Any]]
+    turn_ids: list[str]
+    open_message: str | None
+
+
+def stored_exchanges(session: Session, conversation: TrainingConversation) -> StoredExchanges:
+    rows = session.execute(
+        select(TrainingTurn.source_json, TrainingTurn.source_half_pairs, TrainingTurn.turn_id)
+        .where(TrainingTurn.conversation_id == conversation.id)
+        .order_by(TrainingTurn.turn_number)
+    ).all()
+    pairs: list[TrainingPair] = []
+    source: list[dict[str, Any]] = []
+    for number, (pair_json, halves, _) in enumerate(rows, 1):
+        source.extend(halves or [])
+        source.append(pair_json)
+        # The file's own numbering may have gaps (merged half pairs): the history counts exchanges.
+        pairs.append(TrainingPair.model_validate(pair_json).model_copy(update={"turn_number": number}))
+    open_ending = list(conversation.open_ending or [])
+    source.extend(open_ending)
+    message = open_ending[-1].get("current_user_input") if open_ending else None
+    return StoredExchanges(
+        pairs=pairs,
+        source_pairs=source,
+        turn_ids=[turn_id for _, _, turn_id in rows],
+        open_message=message if isinstance(message, str) and message.strip() else None,
+    )
+
+
+def _continued_turn_ids(doc: ConversationDoc, stored: Sequence[str]) -> list[str]:
+    """The stored turns keep their ids; a new one that repeats one of them gets a suffix (ids are unique)."""
+    ids = list(stored)
+    for number, turn_id in enumerate(doc.turn_ids()[len(stored) :], start=len(stored) + 1):
+        if turn_id in ids:
+            turn_id = f"{turn_id[: TURN_ID_LIMIT - 4]}~{number}"
+        ids.append(turn_id)
+    return ids
+
+
+def append_exchanges(
+    session: Session,
+    conversation: TrainingConversation,
+    new_pairs: Sequence[TrainingPair],
+    *,
+    measure: Measure,
+    user: str | None,
+    status: str,
+    extra: Mapping[str, Any] | None = None,
+) -> TrainingConversation:
+    """Complete a conversation: write ``new_pairs`` after its stored turns, which stay exactly as they are
+    (rows, ids, per-turn reviews). The conversation row and its quality metrics are measured again over all
+    its exchanges. A first new pair that answers the open ending takes that half pair along, as the import
+    merges a half pair, so the export gives back the file's pairs and then the new ones.
+    Raises AppError (422) when a value does not fit its column or a new pair is not an exchange."""
+    stored = stored_exchanges(session, conversation)
+    source = [*stored.source_pairs, *(pair.to_json_dict() for pair in new_pairs)]
+    doc = ConversationDoc(
+        conversation_id=conversation.conversation_id,
+        envelope=dict(conversation.source_envelope or {}),
+        source_pairs=[TrainingPair.model_validate(item) for item in source],
+        source_paths=[f"$.training_pairs[{index}]" for index in range(len(source))],
+    )
+    if len(doc.pairs) != len(stored.pairs) + len(new_pairs):
+        raise AppError(
+            "invalid_completion",
+            f"{conversation.conversation_id}: {len(new_pairs)} new pairs made "
+            f"{len(doc.pairs) - len(stored.pairs)} exchanges after the {len(stored.pairs)} stored ones; "
+            "every new pair needs a consultant reply",
+            status=422,
+        )
+    _refuse_what_does_not_fit(doc)
+    turn_ids = _continued_turn_ids(doc, stored.turn_ids)
+    measured = measure(doc, tier=conversation.tier, status=status, is_seed=conversation.is_seed_example)
+    values = _conversation_values(
+        doc,
+        measured,
+        user=user,
+        status=status,
+        generation_method=conversation.generation_method,
+        import_run_id=conversation.import_run_id,
+        extra=extra,
+    )
+    for key, value in values.items():
+        setattr(conversation, key, value)
+    session.execute(delete(QualityMetrics).where(QualityMetrics.conversation_id == conversation.id))
+    session.flush()
+    rows = ConversationRows(
+        conversation=None,
+        content=content_rows(doc, conversation.id, start=len(stored.pairs), turn_ids=turn_ids),
+        quality=_quality_row(measured, conversation.id),
+    )
+    bulk_insert(session, rows.batches())
+    return conversation
 
 
 def document_of_block(block: ConversationBlock, envelope: dict[str, Any]) -> ConversationDoc:

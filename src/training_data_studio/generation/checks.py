@@ -414,10 +414,17 @@ class TurnReport:
 
 
 def check_turn(
-    reply: ProviderReply, conversation_id: str, turn_number: int, history: list[dict[str, Any]]
+    reply: ProviderReply,
+    conversation_id: str,
+    turn_number: int,
+    history: list[dict[str, Any]],
+    *,
+    client_message: str | None = None,
 ) -> TurnReport:
     """Normalise and judge one turn written by its own call. Its ids and number are the Studio's, and its
-    ``conversation_history`` is rebuilt from the turns already accepted (``history``), so neither can fail."""
+    ``conversation_history`` is rebuilt from the turns already accepted (``history``), so neither can fail.
+    ``client_message``: the turn answers a message already stored, which is its client message whatever the
+    model wrote there (a change recorded as a normalisation)."""
     failures = check_stop_reason(reply)
     if reply.data is None:
         failures.append(
@@ -427,6 +434,10 @@ def check_turn(
     where = f"$.training_pairs[{turn_number - 1}]"  # paths as in the assembled conversation
     data, changes = normalise_turn(reply.data, conversation_id, turn_number, path=where)
     data["conversation_history"] = history
+    if client_message is not None and data.get("current_user_input") != client_message:
+        written = data.get("current_user_input")
+        changes.append(Normalisation("given_client_message", f"{where}.current_user_input", written, client_message))
+        data["current_user_input"] = client_message
     warnings = clamp_warnings(changes)
     failures += [
         Problem(f"schema:{error.type}", where + error.path.removeprefix("$.training_pairs[0]"), error.message)

@@ -28,8 +28,14 @@ from sqlalchemy.orm import Session
 from ..conversations import revisions
 from ..conversations.consultant import CONSULTANT_NAME
 from ..conversations.counting import analysed_sentences
-from ..conversations.document import ConversationBlock
-from ..conversations.store import document_of_block, save_conversation
+from ..conversations.document import MAX_TURNS, ConversationBlock
+from ..conversations.store import (
+    StoredExchanges,
+    append_exchanges,
+    document_of_block,
+    save_conversation,
+    stored_exchanges,
+)
 from ..llm.pricing import cost_cents
 from ..models import (
     ConversationTemplate,
@@ -72,6 +78,8 @@ class Prepared:
     template_version: int | None
     started: datetime
     consultant_profile: dict[str, Any]
+    # A completion: the turns the conversation holds already, which the new ones follow.
+    stored: StoredExchanges | None = None
 
 
 def plan_row_of(conversation: TrainingConversation) -> PlanRow:
@@ -200,12 +208,47 @@ def fail_unconfigured(runtime: Runtime, item_id: uuid.UUID) -> None:
         service.refresh_job_totals(session, item.job_id)
 
 
+def stored_for_completion(session: Session, item: GenerationJobItem) -> StoredExchanges | None:
+    """The stored turns an incomplete conversation's generation continues; None for a generation from
+    nothing (a planned or failed conversation has no turns; a regeneration replaces them all)."""
+    if item.regenerate:
+        return None
+    conversation = session.get(TrainingConversation, item.conversation_id)
+    assert conversation is not None
+    if conversation.generation_status not in (ConversationStatus.INCOMPLETE, ConversationStatus.IN_PROGRESS):
+        return None
+    stored = stored_exchanges(session, conversation)
+    return stored if stored.pairs else None
+
+
+def completion_turns(conversation: TrainingConversation, stored: StoredExchanges) -> int:
+    """How many exchanges a completed conversation has: its planned turns, and at least one more than it
+    holds when it ends on a client message (the reply to it). PromptError when nothing is left to write."""
+    number = conversation.conversation_number
+    held = len(stored.pairs)
+    target = max(conversation.turn_count_target or 0, held + (1 if stored.open_message else 0))
+    if target > MAX_TURNS:
+        raise PromptError(
+            f"#{number} holds {held} turns and ends on a client message; a conversation has at most {MAX_TURNS} "
+            "turns, so there is no room to answer it."
+        )
+    if target <= held:
+        raise PromptError(
+            f"#{number} holds {held} of its {target} planned turns and ends on a consultant reply: there is "
+            "nothing to complete. Review it, or raise its turn target first."
+        )
+    return target
+
+
 def prompt_parts(
-    session: Session, conversation: TrainingConversation
+    session: Session, conversation: TrainingConversation, stored: StoredExchanges | None = None
 ) -> tuple[ConversationTemplate, PlanRow, BuiltPrompt, dict[str, Any]]:
-    """Template, plan facts, prompt and consultant profile for one conversation (PromptError if impossible)."""
+    """Template, plan facts, prompt and consultant profile for one conversation (PromptError if impossible).
+    ``stored``: the turns a completion continues; the prompt asks for the turns after them."""
     template = template_for(session, conversation)
     plan_row = plan_row_of(conversation)
+    if stored is not None:
+        plan_row = plan_row.model_copy(update={"turn_count_target": completion_turns(conversation, stored)})
     examples = pick_examples(example_candidates(session, conversation.id), plan_row)
     prompt = build_prompt(template, plan_row, [e.document for e in examples])
     return template, plan_row, prompt, _consultant_profile(examples)
@@ -219,7 +262,8 @@ def prepared_again(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
             return None
         conversation = session.get(TrainingConversation, item.conversation_id)
         assert conversation is not None
-        template, plan_row, prompt, profile = prompt_parts(session, conversation)
+        stored = stored_for_completion(session, item)
+        template, plan_row, prompt, profile = prompt_parts(session, conversation, stored)
         return Prepared(
             item_id=item.id,
             job_id=item.job_id,
@@ -231,6 +275,7 @@ def prepared_again(runtime: Runtime, item_id: uuid.UUID) -> Prepared | None:
             template_version=template.version,
             started=item.started_at or datetime.now(UTC),
             consultant_profile=profile,
+            stored=stored,
         )
 
 
@@ -256,8 +301,9 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
         conversation = session.get(TrainingConversation, item.conversation_id)
         assert conversation is not None
         number = conversation.conversation_number
+        stored = stored_for_completion(session, item)
         try:
-            template, plan_row, prompt, profile = prompt_parts(session, conversation)
+            template, plan_row, prompt, profile = prompt_parts(session, conversation, stored)
         except PromptError as exc:
             _finish_item(session, item, ItemStatus.FAILED, error=exc.message)
             _item_event(
@@ -337,6 +383,7 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
             template_version=template.version,
             started=now,
             consultant_profile=profile,
+            stored=stored,
         )
 
 
@@ -426,59 +473,92 @@ def save_success(runtime: Runtime, prepared: Prepared, outcome: GenerationOutcom
             step="parsing_structure",
             message="Parsing conversation structure…",
         )
-        block = outcome.conversation
-        doc = document_of_block(
-            block, _envelope_of(block, model=outcome.model, consultant_profile=prepared.consultant_profile)
-        )
         cost = cost_cents(outcome.model, outcome.usage, batch=bool((job.options or {}).get("economy")))
         finished = datetime.now(UTC)
         duration = Decimal(str(round(outcome.duration_seconds, 2)))
-        replaced_status = item.previous_status if item.regenerate else None  # set by a regeneration's claim
-        if replaced_status is not None:
-            revisions.keep_previous_version(
-                session, conversation, previous_status=replaced_status, job_id=job.id, user=job.created_by
-            )
-        saved = save_conversation(
-            session,
-            doc,
-            user=job.created_by,
-            status=ConversationStatus.GENERATED,
-            generation_method=runtime.provider.name,
-            measure=generated_measure(
-                example_texts=prepared.prompt.example_texts,
-                warnings=[w.as_dict() for w in outcome.warnings if w.code in UNMEASURED_WARNINGS],
-            ),
-            plan_row=conversation,
-            extra={
-                "generation_model": outcome.model,
-                "generation_date": finished,
-                "generation_duration_seconds": duration,
-                "generation_cost_cents": cost.cents,
-                "generation_attempts": item.attempts,
-                "input_tokens": outcome.usage.input_tokens,
-                "output_tokens": outcome.usage.output_tokens,
-                "cache_read_tokens": outcome.usage.cache_read_tokens,
-                "cache_write_tokens": outcome.usage.cache_write_tokens,
-                "template_id": prepared.template_row_id,
-                "template_version": prepared.template_version,
-                "generation_error": None,
-                # Seed status and review are people's decisions: a model that copies them from its examples
-                # (the prompt asks it not to) must not make its own output a seed or a reviewed conversation.
-                "is_seed_example": False,
-                "use_for_variations": False,
-                "human_reviewed": False,
-                **(revisions.review_fields_reset() if replaced_status is not None else {}),
-            },
+        generated = {
+            "generation_model": outcome.model,
+            "generation_date": finished,
+            "generation_duration_seconds": duration,
+            "generation_cost_cents": cost.cents,
+            "generation_attempts": item.attempts,
+            "input_tokens": outcome.usage.input_tokens,
+            "output_tokens": outcome.usage.output_tokens,
+            "cache_read_tokens": outcome.usage.cache_read_tokens,
+            "cache_write_tokens": outcome.usage.cache_write_tokens,
+            "template_id": prepared.template_row_id,
+            "template_version": prepared.template_version,
+            "generation_error": None,
+            "human_reviewed": False,
+        }
+        measure = generated_measure(
+            example_texts=prepared.prompt.example_texts,
+            warnings=[w.as_dict() for w in outcome.warnings if w.code in UNMEASURED_WARNINGS],
         )
+        new_pairs = outcome.new_pairs
+        if prepared.stored is not None:
+            # The stored turns stay as they are; the incomplete version is kept as a revision, and the people's
+            # decisions on the conversation (seed, variations) stay.
+            revisions.keep_previous_version(
+                session,
+                conversation,
+                previous_status=ConversationStatus.INCOMPLETE,
+                job_id=job.id,
+                user=job.created_by,
+                completed=True,
+            )
+            saved = append_exchanges(
+                session,
+                conversation,
+                new_pairs,
+                measure=measure,
+                user=job.created_by,
+                status=ConversationStatus.GENERATED,
+                extra={
+                    **generated,
+                    "is_seed_example": conversation.is_seed_example,
+                    "use_for_variations": conversation.use_for_variations,
+                    **revisions.review_fields_reset(),
+                },
+            )
+            saved_what = f"Saved {len(new_pairs)} new turns after the {outcome.stored_turns} stored ones"
+        else:
+            block = outcome.conversation
+            doc = document_of_block(
+                block, _envelope_of(block, model=outcome.model, consultant_profile=prepared.consultant_profile)
+            )
+            replaced_status = item.previous_status if item.regenerate else None  # set by a regeneration's claim
+            if replaced_status is not None:
+                revisions.keep_previous_version(
+                    session, conversation, previous_status=replaced_status, job_id=job.id, user=job.created_by
+                )
+            saved = save_conversation(
+                session,
+                doc,
+                user=job.created_by,
+                status=ConversationStatus.GENERATED,
+                generation_method=runtime.provider.name,
+                measure=measure,
+                plan_row=conversation,
+                extra={
+                    **generated,
+                    # Seed status and review are people's decisions: a model that copies them from its examples
+                    # (the prompt asks it not to) must not make its own output a seed or a reviewed conversation.
+                    "is_seed_example": False,
+                    "use_for_variations": False,
+                    **(revisions.review_fields_reset() if replaced_status is not None else {}),
+                },
+            )
+            saved_what = f"Saved {len(new_pairs)} turns"
         # Reported once it is true: the conversation, its annotations and its metrics were written just now.
-        sentences = sum(len(analysed_sentences(pair)) for pair in doc.pairs)
+        sentences = sum(len(analysed_sentences(pair)) for pair in new_pairs)
         _item_event(
             session,
             item,
             number,
             step="saving_turns",
             message=(
-                f"Saved {len(doc.pairs)} turns with their emotional context and response strategy, "
+                f"{saved_what} with their emotional context and response strategy, "
                 f"{sentences} analysed sentences and the quality metrics."
             ),
         )
@@ -583,8 +663,14 @@ async def run_item(runtime: Runtime, item_id: uuid.UUID) -> None:
     progress = StreamProgress(runtime, prepared)
     reporter = asyncio.create_task(progress.report_every(PROGRESS_EVENT_SECONDS))
     try:
+        stored = prepared.stored
         outcome = await generate_conversation(
-            runtime.provider, prepared.prompt, prepared.plan_row, on_progress=progress.update
+            runtime.provider,
+            prepared.prompt,
+            prepared.plan_row,
+            stored=stored.pairs if stored is not None else (),
+            open_message=stored.open_message if stored is not None else None,
+            on_progress=progress.update,
         )
     except GenerationFailed as exc:
         log.warning("generation of #%s failed: %s", prepared.conversation_number, exc.message)

@@ -12,7 +12,7 @@ is kept, failed ones included, so a reviewer can see what the model wrote and wh
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -58,11 +58,19 @@ def _usage(attempts: list[Attempt]) -> Usage:
 
 @dataclass(frozen=True, slots=True)
 class GenerationOutcome:
+    """``conversation`` is the whole conversation; its first ``stored_turns`` exchanges were stored before
+    (a completion) and were not written by these attempts."""
+
     conversation: ConversationBlock
     attempts: list[Attempt]
     usage: Usage
     duration_seconds: float
     model: str
+    stored_turns: int = 0
+
+    @property
+    def new_pairs(self) -> list[TrainingPair]:
+        return list(self.conversation.training_pairs[self.stored_turns :])
 
     @property
     def repaired(self) -> bool:
@@ -165,11 +173,17 @@ async def generate_conversation(
     prompt: BuiltPrompt,
     plan_row: PlanRow,
     *,
+    stored: Sequence[TrainingPair] = (),
+    open_message: str | None = None,
     max_repairs: int = DEFAULT_MAX_REPAIRS,
     clock: Callable[[], float] = time.monotonic,
     on_progress: Callable[[str, int], None] | None = None,
 ) -> GenerationOutcome:
     """Generate the conversation ``plan_row`` plans, from ``prompt``, one call per turn.
+
+    ``stored``: the exchanges the conversation holds already, numbered 1..n (completing an incomplete
+    one): they are its history and the calls write turns n+1 to the target; ``open_message`` is the client
+    message it ends on, which the first new turn answers.
 
     ``on_progress`` hears, while each reply streams in, the part being written ("turn 2 of 4") and its
     output tokens so far.
@@ -180,14 +194,16 @@ async def generate_conversation(
     """
     started = clock()
     attempts: list[Attempt] = []
-    pairs: list[TrainingPair] = []
+    pairs: list[TrainingPair] = list(stored)
     model = provider.model
 
     def failed(error: type[InvalidOutput] | type[ProviderFailed], cause: Any) -> GenerationFailed:
         return error(prompt.conversation_id, cause, attempts=attempts, duration_seconds=clock() - started, model=model)
 
-    for turn in range(1, prompt.turn_count_target + 1):
-        request = prompt.turn_request(turn, pairs)
+    first_new = len(stored) + 1
+    for turn in range(first_new, prompt.turn_count_target + 1):
+        given = open_message if turn == first_new else None
+        request = prompt.turn_request(turn, pairs, client_message=given)
         problems: list[Problem] = []
         for round_trip in range(max_repairs + 1):
             part = request.part
@@ -197,7 +213,7 @@ async def generate_conversation(
             except ProviderError as exc:
                 raise failed(ProviderFailed, exc) from exc
             model = reply.model or model
-            report = check_turn(reply, prompt.conversation_id, turn, history_of(pairs))
+            report = check_turn(reply, prompt.conversation_id, turn, history_of(pairs), client_message=given)
             problems = report.failures
             attempts.append(
                 Attempt(
@@ -228,4 +244,5 @@ async def generate_conversation(
         usage=_usage(attempts),
         duration_seconds=clock() - started,
         model=model,
+        stored_turns=len(stored),
     )

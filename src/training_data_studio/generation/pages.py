@@ -210,7 +210,7 @@ def _dialog_context(
         elif conversation.generation_status not in service.GENERATABLE_STATUSES:
             status = conversation.generation_status.replace("_", " ")
             context["single_problem"] = (
-                f"Only planned or failed conversations can be generated; this one is {status}. "
+                f"Only planned, failed or incomplete conversations can be generated; this one is {status}. "
                 "Regenerate it from its page to replace it with a new version."
             )
     return context

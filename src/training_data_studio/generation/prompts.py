@@ -76,6 +76,12 @@ TURN_INSTRUCTION = (
     "follows the schema, with an empty conversation_history."
 )
 
+# A conversation completed by generation may end on a client message its file holds: the next turn answers it.
+GIVEN_CLIENT_MESSAGE = (
+    "The client's message of turn {turn} is already written; use it word for word as current_user_input and "
+    "write the consultant's reply to it:\n{message}"
+)
+
 
 class PromptError(AppError):
     """The template and plan row cannot make a prompt; nothing was sent to a model."""
@@ -126,22 +132,27 @@ class BuiltPrompt:
             expected_output_tokens=self.turn_count_target * OUTPUT_TOKENS_PER_TURN,
         )
 
-    def turn_request(self, turn: int, earlier: Sequence[TrainingPair]) -> GenerationRequest:
+    def turn_request(
+        self, turn: int, earlier: Sequence[TrainingPair], *, client_message: str | None = None
+    ) -> GenerationRequest:
         """The request for turn ``turn`` alone, given the turns already written (``earlier``, in order).
 
         The static prefix is the same as for the whole conversation (so it is read from the prompt cache);
-        the part after it adds the conversation so far and which turn to write.
+        the part after it adds the conversation so far and which turn to write. ``client_message``: the
+        client's message of this turn is written already (a stored conversation that ends on it), and the
+        call writes the reply to it.
         """
+        parts = [
+            self.conversation_part,
+            conversation_so_far(earlier),
+            turn_brief(turn, self.turn_count_target, self.conversation_id),
+        ]
+        if client_message is not None:
+            parts.append(GIVEN_CLIENT_MESSAGE.format(turn=turn, message=client_message))
         return GenerationRequest(
             conversation_id=self.conversation_id,
             static_prefix=self.static_prefix,
-            conversation_part="\n\n".join(
-                [
-                    self.conversation_part,
-                    conversation_so_far(earlier),
-                    turn_brief(turn, self.turn_count_target, self.conversation_id),
-                ]
-            ),
+            conversation_part="\n\n".join(parts),
             schema=pair_json_schema(),
             max_output_tokens=TURN_MAX_OUTPUT_TOKENS,
             expected_output_tokens=TURN_OUTPUT_TOKENS,

@@ -29,8 +29,10 @@ from ..models.enums import ConversationStatus, ItemStatus, JobStatus
 from . import schemas
 
 ACTIVE_JOB_STATUSES = (JobStatus.QUEUED, JobStatus.IN_PROGRESS, JobStatus.PAUSED)
-# What a (first) generation starts from: never generated yet, or a generation that failed and is retried.
-GENERATABLE_STATUSES = (ConversationStatus.PLANNED, ConversationStatus.FAILED)
+# What a (first) generation starts from: never generated yet, a generation that failed and is retried, or an
+# imported conversation with fewer turns than its file declares, which generation completes (its stored turns
+# stay and are the history of the turns written after them).
+GENERATABLE_STATUSES = (ConversationStatus.PLANNED, ConversationStatus.FAILED, ConversationStatus.INCOMPLETE)
 OPEN_ITEM_STATUSES = (ItemStatus.QUEUED, ItemStatus.RUNNING, ItemStatus.PAUSED)
 TERMINAL_ITEM_STATUSES = (ItemStatus.SUCCEEDED, ItemStatus.FAILED, ItemStatus.SKIPPED, ItemStatus.CANCELLED)
 # Before any history exists: the requirements' "2–5 minutes" is for one sequential call with buffers; a
@@ -95,8 +97,15 @@ def create_job(
     if not_planned and job_type != "process_all" and not regenerate:
         listed = ", ".join(f"#{c.conversation_number} ({c.generation_status})" for c in not_planned[:10])
         raise ConflictError(
-            f"Only planned or failed conversations can be generated; these are not: {listed}. "
+            f"Only planned, failed or incomplete conversations can be generated; these are not: {listed}. "
             "Regenerate a generated conversation from its page instead."
+        )
+    incomplete = [c for c in conversations if c.generation_status == ConversationStatus.INCOMPLETE]
+    if options.economy and incomplete and not regenerate:
+        listed = ", ".join(f"#{c.conversation_number}" for c in incomplete[:10])
+        raise ConflictError(
+            f"Economy mode writes each conversation whole in one batched call; {listed} are incomplete and are "
+            "completed turn by turn after their stored turns. Start them without economy mode."
         )
     held = _already_queued(session, [c.id for c in conversations])
     candidates = [c for c in conversations if c.id not in held]
@@ -353,6 +362,9 @@ def claim_conversation(session: Session, item: GenerationJobItem) -> Claim | Non
     """
     if item.regenerate:
         return _claim_for_regeneration(session, item)
+    completing = _claim_for_completion(session, item)
+    if completing is not None:
+        return completing
     claimed = session.scalars(
         update(TrainingConversation)
         .where(
@@ -369,6 +381,25 @@ def claim_conversation(session: Session, item: GenerationJobItem) -> Claim | Non
         if conversation is not None and conversation.generation_status == ConversationStatus.IN_PROGRESS:
             return Claim(conversation, taken_over=True)
     return None
+
+
+def _claim_for_completion(session: Session, item: GenerationJobItem) -> Claim | None:
+    """The claim of an incomplete conversation, whose status is remembered on the item: giving it back (a
+    failure, a pause, a cancel) returns it to `incomplete` with its stored turns, never to `planned`."""
+    claimed = session.scalars(
+        update(TrainingConversation)
+        .where(
+            TrainingConversation.id == item.conversation_id,
+            TrainingConversation.generation_status == ConversationStatus.INCOMPLETE,
+        )
+        .values(generation_status=ConversationStatus.IN_PROGRESS, generation_error=None, updated_at=func.now())
+        .returning(TrainingConversation)
+    ).one_or_none()
+    if claimed is None:
+        return None
+    item.previous_status = ConversationStatus.INCOMPLETE
+    session.flush()
+    return Claim(claimed, taken_over=False)
 
 
 def _claim_for_regeneration(session: Session, item: GenerationJobItem) -> Claim | None:
@@ -390,11 +421,16 @@ def _claim_for_regeneration(session: Session, item: GenerationJobItem) -> Claim 
 
 def release_conversation(session: Session, item: GenerationJobItem, *, failed: bool, error: str | None) -> None:
     """Give a claimed conversation back: to `failed` with its error, or to `planned` (paused, cancelled). A
-    regeneration gives it back with the status its untouched previous version had, and says why it failed."""
+    regeneration gives it back with the status its untouched previous version had, and a completion to
+    `incomplete`; both say why it failed."""
     if item.regenerate and item.previous_status is not None:
         status, message = item.previous_status, None
         if failed:
             message = f"Regeneration failed ({(error or 'unknown error').rstrip('.')}); the previous version is kept."
+    elif item.previous_status == ConversationStatus.INCOMPLETE:
+        status, message = ConversationStatus.INCOMPLETE, None
+        if failed:
+            message = f"Completing it failed ({(error or 'unknown error').rstrip('.')}); its stored turns are kept."
     else:
         status, message = (ConversationStatus.FAILED if failed else ConversationStatus.PLANNED), error
     session.execute(

@@ -34,7 +34,8 @@ class GenerationJobItem(Base):
     cache_write_tokens: Mapped[int | None]
     quality_score: Mapped[Decimal | None] = mapped_column(Numeric(2, 1))
     # A regeneration replaces an existing version; previous_status is that version's status, restored when the
-    # regeneration does not succeed (migration 20261125170000_regeneration.sql).
+    # regeneration does not succeed (migration 20261125170000_regeneration.sql). A completion of an incomplete
+    # conversation sets it to `incomplete`, where the conversation goes back to if the completion does not succeed.
     regenerate: Mapped[bool] = mapped_column(server_default="false")
     previous_status: Mapped[str | None] = mapped_column(String(20))
     created_at: Mapped[datetime] = created_at()

@@ -268,3 +268,43 @@ async def test_over_http_cut_off_turns_are_rejected_then_repaired(
     codes = {problem.code for problem in outcome.attempts[0].problems}
     assert codes & {"truncated", "ends_mid_sentence", "dangling_escape"}
     assert not outcome.attempts[1].problems
+
+
+async def test_a_completion_writes_only_the_turns_after_the_stored_ones(prompt: BuiltPrompt, plan_row: PlanRow) -> None:
+    first = await generate_conversation(ScriptedProvider(turns(plan_row)), prompt, plan_row)
+    stored = first.conversation.training_pairs[:2]
+    provider = ScriptedProvider(turns(plan_row, first=3))
+
+    outcome = await generate_conversation(provider, prompt, plan_row, stored=stored)
+
+    assert outcome.stored_turns == 2
+    assert [pair.turn_number for pair in outcome.new_pairs] == [3, 4]
+    assert [pair.turn_number for pair in outcome.conversation.training_pairs] == [1, 2, 3, 4]
+    assert [attempt.part for attempt in outcome.attempts] == ["turn 3 of 4", "turn 4 of 4"]
+    assert stored[1].target_response in provider.requests[0].conversation_part
+    assert [(e.turn, e.role) for e in outcome.new_pairs[0].conversation_history] == [
+        (1, "user"),
+        (1, "assistant"),
+        (2, "user"),
+        (2, "assistant"),
+    ]
+    assert "already written" not in provider.requests[0].conversation_part
+
+
+async def test_a_completion_answers_the_client_message_the_conversation_ends_on(
+    prompt: BuiltPrompt, plan_row: PlanRow
+) -> None:
+    first = await generate_conversation(ScriptedProvider(turns(plan_row)), prompt, plan_row)
+    stored = first.conversation.training_pairs[:1]
+    waiting = "An invented message that waits for its reply."
+    provider = ScriptedProvider(turns(plan_row, first=2))
+
+    outcome = await generate_conversation(provider, prompt, plan_row, stored=stored, open_message=waiting)
+
+    first_new = outcome.new_pairs[0]
+    assert first_new.current_user_input == waiting  # what the model wrote there is replaced, and recorded
+    (change,) = [n for n in outcome.attempts[0].normalisations if n.code == "given_client_message"]
+    assert (change.path, change.after) == ("$.training_pairs[1].current_user_input", waiting)
+    assert waiting in provider.requests[0].conversation_part
+    assert "already written" not in provider.requests[1].conversation_part
+    assert outcome.new_pairs[1].current_user_input != waiting
