@@ -437,11 +437,18 @@ def _emotional_context(pdf: ConversationReport, turn: TurnRead) -> None:
     if ec is None:
         pdf.paragraph("No emotional context recorded for this turn.", color=MUTED)
         return
-    primary = f"{_words(ec.primary_emotion)} (confidence {ec.primary_confidence:.2f}) · intensity {ec.intensity:.2f}"
-    if ec.intensity_change is not None:
-        primary += f" ({ec.intensity_change:+.2f})"
-    valence = ec.valence + (f" ({ec.valence_original})" if ec.valence_original != ec.valence else "")
-    pdf.field("Primary emotion", f"{primary} · valence {_words(valence)}")
+    # A lean pair of the user's later layouts may name its emotion and nothing else: absent values are left out.
+    primary = _words(ec.primary_emotion)
+    if ec.primary_confidence is not None:
+        primary += f" (confidence {ec.primary_confidence:.2f})"
+    if ec.intensity is not None:
+        primary += f" · intensity {ec.intensity:.2f}"
+        if ec.intensity_change is not None:
+            primary += f" ({ec.intensity_change:+.2f})"
+    if ec.valence is not None:
+        valence = ec.valence + (f" ({ec.valence_original})" if ec.valence_original != ec.valence else "")
+        primary += f" · valence {_words(valence)}"
+    pdf.field("Primary emotion", primary)
     others = [
         f"{_words(name)}{f' ({confidence:.2f})' if confidence is not None else ''}"
         for name, confidence in (

@@ -1,5 +1,5 @@
 """A lean conversation of the user's later layouts (an emotion named, nothing else of its context; a UUID
-for an id) shows on its page and in the JSON API: absent values are absent, not an error."""
+for an id) shows on its page, in the JSON API and in its PDF and CSV exports: absent values are absent, not an error."""
 
 from __future__ import annotations
 
@@ -39,3 +39,6 @@ def test_a_conversation_that_names_only_its_emotion_shows_on_its_page_and_in_the
     assert page.status_code == 200, page.text[-500:]
     assert "doubt" in page.text
     assert "% confident" not in page.text
+    for kind in ("pdf", "csv"):
+        exported = client.get(f"/api/train-data/conversations/{conversation_id}/export.{kind}")
+        assert exported.status_code == 200, (kind, exported.text[-500:])
