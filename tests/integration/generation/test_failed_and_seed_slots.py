@@ -125,7 +125,7 @@ def test_a_generated_conversation_is_still_refused_with_the_way_out(plan_only: D
     response = client.post("/generate/batch", data={"conversation_ids": ["14"]}, headers=HTMX)
     assert response.status_code == 204
     trigger = response.headers["HX-Trigger"]
-    assert "Only planned or failed conversations can be generated" in trigger
+    assert "Only planned, failed or incomplete conversations can be generated" in trigger
     assert "#14 (generated)" in trigger
     assert "Regenerate a generated conversation from its page instead." in trigger
 

@@ -139,7 +139,7 @@ def test_the_single_dialog_shows_the_conversation_template_and_estimates(client:
 
 def test_the_single_dialog_of_a_conversation_that_is_not_planned_offers_no_confirm(client: TestClient) -> None:
     html = client.get("/generate/single", params={"conversation": "1"}, headers=HTMX).text
-    assert "Only planned or failed conversations can be generated; this one is approved." in html
+    assert "Only planned, failed or incomplete conversations can be generated; this one is approved." in html
     assert "data-confirm-generation" not in html
     response = client.get("/generate/single", params={"conversation": "no_such_one"}, headers=HTMX)
     assert response.status_code == 204
