@@ -8,12 +8,18 @@ later run against a state shared by every worker through one Postgres row (:meth
 * the remaining request / input-token / output-token budgets and their reset times, from the latest
   reply's headers, decremented optimistically by each call that starts (:func:`reserve`) so that callers
   starting together do not all spend the same budget. A budget whose reset time has passed is unknown.
-* the token limits (``anthropic-ratelimit-*-tokens-limit``). Once a token limit is known, that budget is
-  a bucket refilled continuously at limit per minute, as the API applies it, whose reset time is when it is
-  full again: a call starts when the bucket holds its uncached input tokens and its ``max_tokens`` of
+* the limits (``anthropic-ratelimit-*-limit``). Once a limit is known, that budget is a bucket refilled
+  continuously at limit per minute, as the API applies it, whose reset time is when it is full again (so
+  after a burst of the whole request limit, one request every minute / limit, not none until the minute
+  is over): a call starts when the buckets hold one request, its uncached input tokens and its ``max_tokens`` of
   output (the API charges max_tokens when a call starts), and :func:`settle` gives back what the reply did
   not use, as the API does when the call ends. Headers then only ever lower the budget (a reply's headers
   were sent when its call started, so they are older than the reservations made since).
+
+Two things keep the first minute free of 429s: until a reply has told the limits, one call goes alone and
+the others wait for its headers (a burst of calls sized for one account would mostly be refused by a
+smaller one); and a call starts only when a bucket holds its need plus :data:`BUCKET_MARGIN`, because our
+model of the API's buckets runs a few milliseconds ahead of it.
 
 529 (overloaded) and 5xx replies are retried by the caller that got them, after an exponential backoff with
 full jitter (:func:`backoff_delay`); they do not block other callers, because jitter is what spreads the
@@ -110,6 +116,12 @@ MAX_RATE_LIMIT_WAITS = 30
 START_JITTER_SECONDS = 1.0
 # The token limits are per minute, and their buckets refill continuously over it.
 REFILL_WINDOW_SECONDS = 60.0
+# A call starts when a bucket holds 2 % more than it needs (never more than the limit). Our model of the
+# account's buckets runs a little ahead of the API's (reset times come rounded to the millisecond, headers
+# are a few milliseconds old, the API settles a call before we see it end), and a call started on a bucket a
+# few tokens short is refused with a 429; 2 % of a 7,000-token call is 140 tokens, about a second of an
+# 8,000 output-tokens-per-minute account's refill.
+BUCKET_MARGIN = 0.02
 
 
 def _utcnow() -> datetime:
@@ -155,7 +167,7 @@ def bucket_level(limit: int, reset: datetime | None, now: datetime, window: floa
 
 
 def _bucket_start(limit: int, reset: datetime | None, now: datetime, needed: int, window: float) -> datetime:
-    missing = needed - bucket_level(limit, reset, now, window)
+    missing = min(limit, needed * (1 + BUCKET_MARGIN)) - bucket_level(limit, reset, now, window)
     if missing <= 0:
         return now
     return now + timedelta(seconds=missing * window / limit)
@@ -195,17 +207,12 @@ def next_start(
     start = now
     if state.blocked_until is not None and state.blocked_until > start:
         start = state.blocked_until
-    requests = _known(state.requests_remaining, state.requests_reset, now)
-    if requests is not None and requests <= 0 and state.requests_reset is not None:
-        start = max(start, state.requests_reset)
     start = max(
         start,
+        _token_start(state.requests_limit, state.requests_remaining, state.requests_reset, now, 1, window),
         _token_start(
             state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset, now, input_tokens, window
         ),
-    )
-    return max(
-        start,
         _token_start(
             state.output_tokens_limit,
             state.output_tokens_remaining,
@@ -215,6 +222,7 @@ def next_start(
             window,
         ),
     )
+    return start
 
 
 def _spend_tokens(
@@ -235,7 +243,9 @@ def reserve(
     window: float = REFILL_WINDOW_SECONDS,
 ) -> PacingState:
     """Spend one request and the tokens from the known budgets as a call starts."""
-    known = _known(state.requests_remaining, state.requests_reset, now)
+    requests, requests_reset = _spend_tokens(
+        state.requests_limit, state.requests_remaining, state.requests_reset, now, 1, window
+    )
     tokens_in, reset_in = _spend_tokens(
         state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset, now, input_tokens, window
     )
@@ -244,7 +254,8 @@ def reserve(
     )
     return replace(
         state,
-        requests_remaining=None if known is None else max(0, known - 1),
+        requests_remaining=requests,
+        requests_reset=requests_reset,
         input_tokens_remaining=tokens_in,
         input_tokens_reset=reset_in,
         output_tokens_remaining=tokens_out,
@@ -298,6 +309,17 @@ def observe_rate_limits(
     blocked = state.blocked_until
     if info.retry_after is not None:
         blocked = _later(blocked, now + timedelta(seconds=info.retry_after))
+    requests_limit = pick(info.requests_limit, state.requests_limit)
+    requests_remaining, requests_reset = _observe_bucket(
+        requests_limit,
+        state.requests_limit,
+        state.requests_remaining,
+        state.requests_reset,
+        info.requests_remaining,
+        info.requests_reset,
+        now,
+        window,
+    )
     input_limit = pick(info.input_tokens_limit, state.input_tokens_limit)
     output_limit = pick(info.output_tokens_limit, state.output_tokens_limit)
     input_remaining, input_reset = _observe_bucket(
@@ -322,13 +344,13 @@ def observe_rate_limits(
     )
     return PacingState(
         blocked_until=blocked,
-        requests_remaining=pick(info.requests_remaining, state.requests_remaining),
-        requests_reset=pick(info.requests_reset, state.requests_reset),
+        requests_remaining=requests_remaining,
+        requests_reset=requests_reset,
         input_tokens_remaining=input_remaining,
         input_tokens_reset=input_reset,
         output_tokens_remaining=output_remaining,
         output_tokens_reset=output_reset,
-        requests_limit=pick(info.requests_limit, state.requests_limit),
+        requests_limit=requests_limit,
         input_tokens_limit=input_limit,
         output_tokens_limit=output_limit,
         updated_at=now,
@@ -368,6 +390,12 @@ def observe_rate_limited(
     updated = observe_rate_limits(state, error.rate_limits, now, window)
     wait = error.retry_after if error.retry_after is not None else fallback_seconds
     return replace(updated, blocked_until=_later(updated.blocked_until, now + timedelta(seconds=wait)))
+
+
+def _limits_known(state: PacingState) -> bool:
+    return any(
+        limit is not None for limit in (state.requests_limit, state.input_tokens_limit, state.output_tokens_limit)
+    )
 
 
 def backoff_delay(attempt: int, rng: random.Random) -> float:
@@ -466,6 +494,12 @@ class Pacer:
         self._clock = clock
         self._sleep = sleep
         self._rng = rng or random.Random()
+        # Until a reply has come back, nothing is known of the account's limits and a burst of calls would
+        # mostly be refused (8 calls of 7,000 max_tokens against 8,000 output tokens a minute): the first call
+        # goes alone and the others wait for what its reply tells (see _first_call_alone).
+        self._heard_back = False
+        self._probing = False
+        self._probe_changed = asyncio.Condition()
 
     @property
     def state(self) -> PacingState:
@@ -488,6 +522,29 @@ class Pacer:
         """A pacer allowing ``TDS_MAX_CALLS_IN_FLIGHT`` calls at once, or adapting to the account when unset."""
         return cls(settings.max_calls_in_flight, store=store)
 
+    async def _first_call_alone(self) -> bool:
+        """Wait while the first call is out; True when this caller is to make it (the limits are unknown and
+        no reply has come back yet). Limits learnt by another worker through a shared store count too."""
+        async with self._probe_changed:
+            while not self._heard_back:
+                if not self._probing:
+                    if _limits_known(await self.current_state()):
+                        self._heard_back = True
+                        break
+                    self._probing = True
+                    return True
+                await self._probe_changed.wait()
+            return False
+
+    async def _first_call_ended(self, *, answered: bool) -> None:
+        """The first call is over: the others go when it was answered (or its headers told the limits);
+        otherwise (a dropped connection, a cancelled call) the next caller is sent alone in its place."""
+        heard = answered or _limits_known(await self.current_state())
+        async with self._probe_changed:
+            self._probing = False
+            self._heard_back = self._heard_back or heard
+            self._probe_changed.notify_all()
+
     async def _wait_for_start(self, *, input_tokens: int, output_tokens: int) -> None:
         waited = False
         while True:
@@ -506,8 +563,8 @@ class Pacer:
             if starts[-1] <= now:
                 return
             delay = (starts[-1] - now).total_seconds()
-            if not waited:
-                delay += self._rng.uniform(0, START_JITTER_SECONDS)
+            if not waited:  # the jitter is a share of the window, like every other wait here
+                delay += self._rng.uniform(0, START_JITTER_SECONDS * self.window_seconds / REFILL_WINDOW_SECONDS)
                 waited = True
             await self._sleep(delay)
 
@@ -525,61 +582,73 @@ class Pacer:
         while True:
             backoff = 0.0
             async with self._gate, self._store.slot():
-                limit = (await self.current_state()).output_tokens_limit
-                if limit is not None and output_tokens > limit:  # learnt from a 429's headers, say
-                    raise RequestTooLarge(
-                        f"the call asks for {output_tokens:,} output tokens but the account allows {limit:,} per "
-                        "minute (anthropic-ratelimit-output-tokens-limit); it can never start"
-                    )
-                await self._wait_for_start(input_tokens=input_tokens, output_tokens=output_tokens)
-                self.in_flight += 1
-                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-                used_in = used_out = 0
+                alone = await self._first_call_alone()
+                answered = False
                 try:
-                    reply = await make_call()
-                    used_in = reply.usage.input_tokens + reply.usage.cache_write_tokens
-                    used_out = reply.usage.output_tokens
-                except RateLimited as exc:
-                    error: ProviderError = exc
-                    self.rate_limit_waits += 1
-                    fallback = backoff_delay(self.rate_limit_waits, self._rng)
-                    now = self._clock()
-                    await self._store.update(
-                        partial(
-                            observe_rate_limited,
-                            error=exc,
-                            now=now,
-                            fallback_seconds=fallback,
-                            window=self.window_seconds,
+                    limit = (await self.current_state()).output_tokens_limit
+                    if limit is not None and output_tokens > limit:  # learnt from a 429's headers, say
+                        raise RequestTooLarge(
+                            f"the call asks for {output_tokens:,} output tokens but the account allows {limit:,} "
+                            "per minute (anthropic-ratelimit-output-tokens-limit); it can never start"
                         )
-                    )
-                    if self.rate_limit_waits <= MAX_RATE_LIMIT_WAITS:
-                        continue  # waiting out a 429 is pacing, not a failed attempt
-                except (Overloaded, ServerError) as exc:
-                    error = exc
-                    backoff = backoff_delay(attempt + 1, self._rng)
-                else:
-                    now = self._clock()
-                    state = await self._store.update(
-                        partial(observe_rate_limits, info=reply.rate_limits, now=now, window=self.window_seconds)
-                    )
-                    if self.adaptive:
-                        self._gate.limit = adapted_in_flight(state.requests_limit)
-                    return reply
+                    await self._wait_for_start(input_tokens=input_tokens, output_tokens=output_tokens)
+                    self.in_flight += 1
+                    self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                    used_in = used_out = 0
+                    try:
+                        reply = await make_call()
+                        answered = True
+                        used_in = reply.usage.input_tokens + reply.usage.cache_write_tokens
+                        used_out = reply.usage.output_tokens
+                    except RateLimited as exc:
+                        error: ProviderError = exc
+                        answered = True
+                        self.rate_limit_waits += 1
+                        fallback = backoff_delay(self.rate_limit_waits, self._rng)
+                        now = self._clock()
+                        await self._store.update(
+                            partial(
+                                observe_rate_limited,
+                                error=exc,
+                                now=now,
+                                fallback_seconds=fallback,
+                                window=self.window_seconds,
+                            )
+                        )
+                        if self.rate_limit_waits <= MAX_RATE_LIMIT_WAITS:
+                            continue  # waiting out a 429 is pacing, not a failed attempt
+                    except (Overloaded, ServerError) as exc:
+                        error = exc
+                        answered = exc.status is not None  # None: no answer (a timeout, a dropped connection)
+                        backoff = backoff_delay(attempt + 1, self._rng)
+                    except ProviderError:
+                        answered = True
+                        raise
+                    else:
+                        now = self._clock()
+                        state = await self._store.update(
+                            partial(observe_rate_limits, info=reply.rate_limits, now=now, window=self.window_seconds)
+                        )
+                        if self.adaptive:
+                            self._gate.limit = adapted_in_flight(state.requests_limit)
+                        return reply
+                    finally:
+                        self.in_flight -= 1
+                        now = self._clock()
+                        await self._store.update(
+                            partial(
+                                settle,
+                                now=now,
+                                input_reserved=input_tokens,
+                                input_used=used_in,
+                                output_reserved=output_tokens,
+                                output_used=used_out,
+                                window=self.window_seconds,
+                            )
+                        )
                 finally:
-                    self.in_flight -= 1
-                    now = self._clock()
-                    await self._store.update(
-                        partial(
-                            settle,
-                            now=now,
-                            input_reserved=input_tokens,
-                            input_used=used_in,
-                            output_reserved=output_tokens,
-                            output_used=used_out,
-                            window=self.window_seconds,
-                        )
-                    )
+                    if alone:
+                        await self._first_call_ended(answered=answered)
             attempt += 1
             if attempt >= self.max_attempts:
                 raise error

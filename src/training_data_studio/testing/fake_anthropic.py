@@ -56,7 +56,7 @@ _ERRORS = {
 
 
 def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 @dataclass
@@ -272,7 +272,7 @@ class FakeAnthropic(FakeLLMServer):
             return self.buckets.headers()
         limit, remaining, reset_seconds = self.window_state()
         now = datetime.now(UTC)
-        reset = _iso(now + timedelta(seconds=max(1.0, reset_seconds)))
+        reset = _iso(now + timedelta(seconds=reset_seconds))
         full = _iso(now)  # this mode limits requests only: its token buckets are always full
         return {
             "anthropic-ratelimit-requests-limit": str(limit),

@@ -10,8 +10,9 @@ script is used up, the ``share_*`` probabilities drawn from a seeded random gene
 * ``dangling_escape``: looks finished but the last reply ends in a ``\\u`` fragment;
 * ``rate_limited`` (429 + retry-after), ``overloaded`` (529), ``server_error`` (500).
 
-Independently of outcomes, ``requests_per_minute`` answers 429 to calls beyond that many per sliding
-``window_seconds``.
+Independently of outcomes, ``requests_per_minute`` answers 429 to a call when a bucket of that many
+requests, refilled continuously over ``window_seconds``, is empty: the token bucket the real APIs apply
+(a burst of the whole limit, then one request every window / limit).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 from typing import Any, ClassVar, Self
 
 from training_data_studio.generation.prompts import REQUIRED_ID_LINE, REQUIRED_TURN_LINE, REQUIRED_TURNS_LINE
-from training_data_studio.testing.rate_buckets import Limits
+from training_data_studio.testing.rate_buckets import Bucket, Limits
 
 SAMPLES_DIR = Path(__file__).resolve().parents[3] / "data" / "samples"
 OUTCOMES = ("ok", "invalid", "truncated", "dangling_escape", "rate_limited", "overloaded", "server_error")
@@ -209,7 +210,11 @@ class FakeLLMServer:
         self._script: deque[str] = deque(self.config.script)
         self._random = random.Random(self.config.seed)
         self._lock = threading.Lock()
-        self._window: deque[float] = deque()
+        self._requests = (
+            Bucket(self.config.requests_per_minute, self.config.window_seconds, at=time.monotonic())
+            if self.config.requests_per_minute is not None
+            else None
+        )
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
@@ -327,28 +332,24 @@ class FakeLLMServer:
         time.sleep(max(0.0, config.latency_seconds + jitter))
 
     def window_retry_after(self) -> float | None:
-        """Seconds until the sliding window has room, or None when this call fits (and is counted)."""
-        limit = self.config.requests_per_minute
-        if limit is None:
+        """Seconds until the request bucket holds a request, or None when this call fits (and is taken)."""
+        if self._requests is None:
             return None
-        now = time.monotonic()
         with self._lock:
-            while self._window and self._window[0] <= now - self.config.window_seconds:
-                self._window.popleft()
-            if len(self._window) >= limit:
-                return self._window[0] + self.config.window_seconds - now
-            self._window.append(now)
+            self._requests.refill(time.monotonic())
+            wait = self._requests.wait_for(1)
+            if wait > 0:
+                return wait
+            self._requests.level -= 1
             return None
 
     def window_state(self) -> tuple[int, int, float]:
-        """(limit, remaining, seconds until the oldest call leaves the window)."""
-        limit = self.config.requests_per_minute or 4000
-        now = time.monotonic()
+        """(limit, remaining, seconds until the request bucket is full again)."""
+        if self._requests is None:
+            return 4000, 4000, 0.0
         with self._lock:
-            used = len(self._window)
-            oldest = self._window[0] if self._window else now
-        reset = max(0.0, oldest + self.config.window_seconds - now)
-        return limit, max(0, limit - used), reset
+            self._requests.refill(time.monotonic())
+            return self._requests.limit, max(0, math.floor(self._requests.level)), self._requests.seconds_to_full()
 
     def next_outcome(self) -> str:
         with self._lock:

@@ -32,7 +32,7 @@ HIGH_TIER = Limits(requests_per_minute=4_000, input_tokens_per_minute=2_000_000,
 
 
 @dataclass
-class _Bucket:
+class Bucket:
     limit: int
     window_seconds: float
     level: float = field(init=False)
@@ -67,9 +67,9 @@ class RateBuckets:
         self.window_seconds = window_seconds
         self._clock = clock
         now = clock()
-        self._requests = _Bucket(limits.requests_per_minute, window_seconds, at=now)
-        self._input = _Bucket(limits.input_tokens_per_minute, window_seconds, at=now)
-        self._output = _Bucket(limits.output_tokens_per_minute, window_seconds, at=now)
+        self._requests = Bucket(limits.requests_per_minute, window_seconds, at=now)
+        self._input = Bucket(limits.input_tokens_per_minute, window_seconds, at=now)
+        self._output = Bucket(limits.output_tokens_per_minute, window_seconds, at=now)
         self._lock = threading.Lock()
 
     def _refill(self) -> None:

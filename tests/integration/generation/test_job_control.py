@@ -163,13 +163,15 @@ def test_cancel_aborts_the_call_in_flight_and_saves_nothing_of_it(
 def test_a_429_storm_slows_everyone_and_the_job_completes(
     seeded: Database, fake_factory: Callable[[FakeConfig], FakeAnthropic]
 ) -> None:
-    fake = fake_factory(FakeConfig(latency_seconds=0.2, requests_per_minute=3, window_seconds=2.0))
+    # Every other call refused at first (retry-after 1 s): a worker's pacer blocks all its callers on each.
+    storm = ["ok", "rate_limited"] * 4
+    fake = fake_factory(FakeConfig(latency_seconds=0.2, script=storm, retry_after_seconds=1.0))
     numbers = [11, 12, 13, 14, 15, 16, 17, 18]
     job_id = _start(seeded, numbers)
     with BackgroundWorker(seeded, SETTINGS, concurrency=4):
         _wait_for(lambda: _job_status(seeded, job_id) == "completed", 90, "the job to complete")
     assert _statuses(seeded, job_id) == ["succeeded"] * 8
-    assert fake.counters.rate_limited >= 1
+    assert fake.counters.rate_limited == 4
     with seeded.session_scope() as s:
         turns = s.scalar(
             select(func.sum(TrainingConversation.turn_count_target)).where(

@@ -164,7 +164,7 @@ async def test_anthropic_429_raises_rate_limited_with_retry_after(
     assert fake.counters.calls == 1  # max_retries=0: the SDK did not retry on its own
 
 
-async def test_anthropic_sliding_window_limit_answers_429(
+async def test_anthropic_request_limit_answers_429(
     start_fake_anthropic: Callable[..., FakeAnthropic], clean_env: pytest.MonkeyPatch, prompt: BuiltPrompt
 ) -> None:
     fake = start_fake_anthropic(requests_per_minute=1)

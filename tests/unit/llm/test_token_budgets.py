@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from tests.unit.conftest import TEST_MODEL
+from tests.unit.llm.replies import a_reply
 from training_data_studio.llm.anthropic_provider import AnthropicProvider
-from training_data_studio.llm.base import GenerationRequest, RateLimitInfo, RequestTooLarge
+from training_data_studio.llm.base import (
+    GenerationRequest,
+    ProviderReply,
+    RateLimitInfo,
+    RequestTooLarge,
+    ServerError,
+)
 from training_data_studio.llm.pacing import (
+    BUCKET_MARGIN,
     DEFAULT_MAX_CALLS_IN_FLIGHT,
     PacedProvider,
     Pacer,
@@ -60,16 +70,18 @@ def test_an_output_bucket_refills_continuously() -> None:
 
 def test_a_call_waits_until_the_bucket_holds_its_max_tokens() -> None:
     state = PacingState(output_tokens_limit=8_000, output_tokens_reset=at(30))  # 4,000 there now
-    # 7,000 needed: 3,000 more, at 8,000 a minute = 22.5 s
-    assert next_start(state, NOW, output_tokens=7_000) == at(22.5)
-    assert next_start(state, NOW, output_tokens=4_000) == NOW
+    # 7,000 needed and 2 % to spare (7,140): 3,140 more, at 8,000 a minute = 23.55 s
+    assert BUCKET_MARGIN == 0.02
+    assert next_start(state, NOW, output_tokens=7_000) == at(23.55)
+    assert next_start(state, NOW, output_tokens=3_900) == NOW
+    assert next_start(state, NOW, output_tokens=4_000) == at(0.6)  # 80 tokens to spare are missing
 
 
 def test_reserving_then_settling_charges_only_what_was_used() -> None:
     state = PacingState(output_tokens_limit=8_000, input_tokens_limit=30_000)
     started = reserve(state, NOW, input_tokens=3_000, output_tokens=7_000)
     assert bucket_level(8_000, started.output_tokens_reset, NOW) == pytest.approx(1_000)
-    assert next_start(started, NOW, output_tokens=7_000) == at(45)  # 6,000 missing
+    assert next_start(started, NOW, output_tokens=7_000) == at(46.05)  # 6,140 missing
     # the reply used 3,000 of its 7,000: the API gives 4,000 back, so does the pacer
     ended = settle(started, NOW, input_reserved=3_000, input_used=3_000, output_reserved=7_000, output_used=3_000)
     assert bucket_level(8_000, ended.output_tokens_reset, NOW) == pytest.approx(5_000)
@@ -96,6 +108,78 @@ def test_headers_are_adopted_first_then_only_when_they_say_less_is_left() -> Non
     # Someone else spent the account: the headers say it is full later, and win.
     other = RateLimitInfo(output_tokens_limit=8_000, output_tokens_remaining=0, output_tokens_reset=at(60))
     assert observe_rate_limits(reserved, other, NOW).output_tokens_reset == at(60)
+
+
+def test_requests_are_a_bucket_too_once_their_limit_is_known() -> None:
+    # 60 a minute, all spent (full again in 60 s): one more (and 2 % to spare) is there after a second, not
+    # after the minute
+    empty = PacingState(requests_limit=60, requests_remaining=0, requests_reset=at(60))
+    assert next_start(empty, NOW) == at(1.02)
+    half = PacingState(requests_limit=60, requests_remaining=30, requests_reset=at(30))
+    assert next_start(half, NOW) == NOW
+    taken = reserve(half, NOW)
+    assert (taken.requests_remaining, taken.requests_reset) == (29, at(31))
+    # Without a known limit, a budget at zero still waits for its reset.
+    assert next_start(PacingState(requests_remaining=0, requests_reset=at(12)), NOW) == at(12)
+
+
+class HeldCalls:
+    """Calls that wait until released, to see which ones the pacer lets out while others are pending."""
+
+    def __init__(self, info: RateLimitInfo) -> None:
+        self.info = info
+        self.started = 0
+        self.release = asyncio.Event()
+
+    async def call(self) -> ProviderReply:
+        self.started += 1
+        await self.release.wait()
+        await asyncio.sleep(0.01)  # a reply takes a while: the calls after the first overlap
+        return a_reply(self.info)
+
+
+async def test_the_first_call_goes_alone_until_its_reply_tells_the_limits() -> None:
+    """Eight callers at once on an account nothing is known of: one call is sent, the others wait for its
+    headers (sent together, seven of eight 7,000-token calls would be refused by an 8,000 OTPM account)."""
+    held = HeldCalls(RateLimitInfo(requests_limit=4_000, output_tokens_limit=400_000, input_tokens_limit=2_000_000))
+    pacer = Pacer(8)
+    calls = [asyncio.create_task(pacer.call(held.call, output_tokens=7_000)) for _ in range(8)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert held.started == 1
+    held.release.set()
+    await asyncio.gather(*calls)
+    assert held.started == 8
+    assert pacer.peak_in_flight > 1
+
+
+async def test_a_first_call_that_got_no_answer_hands_the_probe_to_the_next() -> None:
+    pacer = Pacer(8)
+    started: list[int] = []
+
+    async def dropped() -> ProviderReply:
+        started.append(len(started))
+        await asyncio.sleep(0.01)
+        raise ServerError("connection dropped")  # no status: nothing was heard
+
+    calls = [asyncio.create_task(pacer.call(dropped)) for _ in range(3)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert len(started) == 1
+    results = await asyncio.gather(*calls, return_exceptions=True)
+    assert all(isinstance(result, ServerError) for result in results)
+    assert pacer.peak_in_flight == 1  # never heard back: one call at a time throughout
+
+
+async def test_known_limits_let_callers_start_together() -> None:
+    held = HeldCalls(RateLimitInfo())
+    pacer = Pacer(8, state=PacingState(requests_limit=4_000))  # learnt earlier, or by another worker
+    calls = [asyncio.create_task(pacer.call(held.call)) for _ in range(4)]
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert held.started == 4
+    held.release.set()
+    await asyncio.gather(*calls)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -195,3 +279,18 @@ def test_the_fakes_buckets_take_max_tokens_and_give_back_the_rest() -> None:
     headers = buckets.headers()
     assert headers["anthropic-ratelimit-output-tokens-limit"] == "8000"
     assert headers["anthropic-ratelimit-output-tokens-remaining"] == "0"
+
+
+def test_the_fakes_request_limit_is_a_bucket_like_the_apis(start_fake_anthropic: Callable[..., FakeAnthropic]) -> None:
+    """The whole limit at once, then one request every window / limit: not a sliding window, which would
+    hold every request until the first burst leaves it."""
+    fake = start_fake_anthropic(requests_per_minute=4, window_seconds=0.4)  # a request every 0.1 s
+    assert [fake.window_retry_after() for _ in range(4)] == [None] * 4
+    wait = fake.window_retry_after()
+    assert wait is not None
+    assert 0 < wait <= 0.1
+    time.sleep(0.1)
+    assert fake.window_retry_after() is None
+    limit, remaining, full_in = fake.window_state()
+    assert (limit, remaining) == (4, 0)
+    assert 0.3 < full_in <= 0.4
