@@ -75,7 +75,8 @@ def generate(
                 console.print(p.prompt.conversation_part, highlight=False, markup=False)
                 e = p.estimate
                 console.print(
-                    f"estimate: {e.input_tokens:,} input tokens ({e.cached_prefix_tokens:,} cacheable), "
+                    f"estimate: {plural(e.calls, 'call')}, {e.input_tokens:,} input tokens "
+                    f"({e.cached_prefix_tokens:,} read from the prompt cache), "
                     f"{e.output_tokens:,} output tokens, ${e.cost_low_cents / 100:.2f}–${e.cost_high_cents / 100:.2f}, "
                     f"about {e.seconds:.0f} s"
                 )

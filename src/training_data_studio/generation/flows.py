@@ -317,7 +317,8 @@ def prepare(runtime: Runtime, item_id: uuid.UUID, *, batch: bool = False) -> Pre
             service.refresh_job_totals(session, job.id)
             return None
         if job.budget_cents is not None and not batch:  # a batch checks its whole budget before submitting
-            expected = estimate(prompt, runtime.provider.model).cost_high_cents
+            held = len(stored.pairs) if stored is not None else 0
+            expected = estimate(prompt, runtime.provider.model, stored_turns=held).cost_high_cents
             if job.total_cost_cents + expected > job.budget_cents:
                 reason = (
                     f"Paused before #{number}: it could cost up to ${expected / 100:.2f} and the job has spent "

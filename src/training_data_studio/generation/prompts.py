@@ -57,8 +57,9 @@ MAX_OUTPUT_TOKENS = 64_000
 # The estimate's range: a short conversation with a warm cache, to a long one that writes the cache.
 OUTPUT_LOW_FACTOR = 0.8
 OUTPUT_HIGH_FACTOR = 1.25
-# Before any conversation has been generated there is no median to go on; the plan's planning figure.
-DEFAULT_SECONDS_PER_CONVERSATION = 90.0
+# Before any conversation has been generated there is no median to go on: four turns written one call each,
+# about 4,500 output tokens a call at the order of 60 tokens a second that Sonnet streams.
+DEFAULT_SECONDS_PER_CONVERSATION = 300.0
 
 REQUIRED_ID_LINE = "Required conversation_id: {conversation_id}"
 REQUIRED_TURNS_LINE = "Required number of turns: {turns}"
@@ -500,7 +501,8 @@ def shown_texts(examples: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class Estimate:
-    """What one conversation is expected to cost and take, before it is generated."""
+    """What one conversation is expected to cost and take, before it is generated. Token counts are summed
+    over its ``calls``; ``cached_prefix_tokens`` is the part of ``input_tokens`` that is the static prefix."""
 
     input_tokens: int
     cached_prefix_tokens: int
@@ -509,37 +511,76 @@ class Estimate:
     cost_high_cents: Decimal
     unpriced: bool
     seconds: float
+    calls: int = 1
 
 
-def estimate(prompt: BuiltPrompt, model: str, *, median_seconds: float | None = None, batch: bool = False) -> Estimate:
-    """Tokens at 4 characters each, :data:`OUTPUT_TOKENS_PER_TURN` per target turn, priced for ``model``.
+# The conversation so far, as a turn's call sees it (conversation_so_far), measured on our sample seeds:
+# about 500 tokens of the first turn's shared fields, and 440-520 more per earlier turn (its two messages).
+HISTORY_SHARED_TOKENS = 500
+HISTORY_TOKENS_PER_TURN = 500
 
-    The low end assumes the static prefix is read from the prompt cache and the output is
-    :data:`OUTPUT_LOW_FACTOR` of the estimate; the high end writes the cache and runs
-    :data:`OUTPUT_HIGH_FACTOR` over. A repair round trip is not included. Time is ``median_seconds`` (the
-    median of past generations) when given, else :data:`DEFAULT_SECONDS_PER_CONVERSATION`.
+
+def history_tokens(earlier_turns: int) -> int:
+    """Estimated tokens of the conversation so far after ``earlier_turns`` turns."""
+    return 0 if earlier_turns <= 0 else HISTORY_SHARED_TOKENS + HISTORY_TOKENS_PER_TURN * earlier_turns
+
+
+def estimate(
+    prompt: BuiltPrompt,
+    model: str,
+    *,
+    median_seconds: float | None = None,
+    batch: bool = False,
+    stored_turns: int = 0,
+) -> Estimate:
+    """Tokens at 4 characters each, priced for ``model``, for the calls the conversation will take.
+
+    Live generation writes one call per turn (turns ``stored_turns + 1`` to the target): each call sends
+    the static prefix (read from the prompt cache), the conversation part, the conversation so far
+    (:func:`history_tokens`) and its turn brief, and writes about :data:`TURN_OUTPUT_TOKENS`. A Message
+    Batches job (``batch``) asks for the whole conversation in one call, :data:`OUTPUT_TOKENS_PER_TURN`
+    per turn, at the batch price.
+
+    The low end reads the prefix from the cache on every call and writes :data:`OUTPUT_LOW_FACTOR` of the
+    output; the high end writes the cache once and runs :data:`OUTPUT_HIGH_FACTOR` over. A repair round trip
+    is not included. Time is ``median_seconds`` (the median of past generations) when given, else
+    :data:`DEFAULT_SECONDS_PER_CONVERSATION`.
     """
     prefix_tokens = estimate_tokens(prompt.static_prefix)
-    rest_tokens = estimate_tokens(prompt.conversation_part)
-    output_tokens = prompt.turn_count_target * OUTPUT_TOKENS_PER_TURN
+    if batch:
+        calls = 1
+        rest_tokens = estimate_tokens(prompt.conversation_part)
+        output_tokens = prompt.turn_count_target * OUTPUT_TOKENS_PER_TURN
+    else:
+        turns = range(stored_turns + 1, prompt.turn_count_target + 1)
+        calls = len(turns)
+        rest_tokens = 0
+        for turn in turns:
+            request = prompt.turn_request(turn, [])
+            rest_tokens += estimate_tokens(request.conversation_part + request.instruction_text)
+            rest_tokens += history_tokens(turn - 1)
+        output_tokens = calls * TURN_OUTPUT_TOKENS
+    cached_tokens = prefix_tokens * calls
     low = Usage(
         input_tokens=rest_tokens,
-        cache_read_tokens=prefix_tokens,
+        cache_read_tokens=cached_tokens,
         output_tokens=int(output_tokens * OUTPUT_LOW_FACTOR),
     )
     high = Usage(
         input_tokens=rest_tokens,
-        cache_write_tokens=prefix_tokens,
+        cache_write_tokens=prefix_tokens if calls else 0,
+        cache_read_tokens=cached_tokens - prefix_tokens if calls else 0,
         output_tokens=int(output_tokens * OUTPUT_HIGH_FACTOR),
     )
     return Estimate(
-        input_tokens=prefix_tokens + rest_tokens,
-        cached_prefix_tokens=prefix_tokens,
+        input_tokens=cached_tokens + rest_tokens,
+        cached_prefix_tokens=cached_tokens,
         output_tokens=output_tokens,
         cost_low_cents=cost_cents(model, low, batch=batch).cents,
         cost_high_cents=cost_cents(model, high, batch=batch).cents,
         unpriced=price_for(model) is None,
         seconds=median_seconds if median_seconds is not None else DEFAULT_SECONDS_PER_CONVERSATION,
+        calls=calls,
     )
 
 

@@ -58,7 +58,12 @@ def test_a_batch_is_generated_checked_and_saved(seeded: Database, fake: FakeAnth
         assert job is not None
         errors = s.scalars(select(GenerationJobItem.error).where(GenerationJobItem.job_id == job_id)).all()
         assert (job.status, job.completed_conversations, job.failed_conversations) == ("completed", 3, 0), errors
-        assert job.total_api_calls == 3
+        turns = s.scalar(
+            select(func.sum(TrainingConversation.turn_count_target)).where(
+                TrainingConversation.conversation_number.in_([11, 12, 51])
+            )
+        )
+        assert job.total_api_calls == turns == fake.counters.calls  # one call per turn, none repaired
         assert job.total_cost_cents > 0
         rows = s.scalars(
             select(TrainingConversation).where(TrainingConversation.conversation_number.in_([11, 12, 51]))

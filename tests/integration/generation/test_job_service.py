@@ -19,7 +19,7 @@ from training_data_studio.core.db import Database
 from training_data_studio.core.errors import AppError, ConflictError
 from training_data_studio.generation import schemas, service
 from training_data_studio.generation.events import stream_events
-from training_data_studio.models import GenerationJob, GenerationJobItem, TrainingConversation
+from training_data_studio.models import GenerationAttempt, GenerationJob, GenerationJobItem, TrainingConversation
 from training_data_studio.plan import service as plan
 
 
@@ -190,11 +190,19 @@ def test_totals_and_completion(planned: Session) -> None:
     a, b = service.job_items(planned, job.id)
     a.status, a.cost_cents, a.input_tokens, a.output_tokens, a.attempts = "succeeded", Decimal("12.5"), 100, 900, 1
     b.status, b.error, b.attempts = "failed", "three 529s", 3
+    # a was written turn by turn in one claim: four calls; b was claimed three times and got one answer
+    for item, calls in ((a, 4), (b, 1)):
+        for number in range(1, calls + 1):
+            planned.add(
+                GenerationAttempt(
+                    item_id=item.id, conversation_id=item.conversation_id, attempt=number, outcome="accepted"
+                )
+            )
     planned.flush()
     service.refresh_job_totals(planned, job.id)
     assert (job.status, job.completed_conversations, job.failed_conversations) == ("completed", 1, 1)
     assert job.total_cost_cents == Decimal("12.5")
-    assert job.total_api_calls == 4
+    assert job.total_api_calls == 5  # calls made, not claims (1 + 3)
     queue = RecordingQueue()
     service.retry_failed(planned, queue, job.id)
     assert job.status == "queued"

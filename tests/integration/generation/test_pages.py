@@ -126,8 +126,8 @@ def test_the_single_dialog_shows_the_conversation_template_and_estimates(client:
     assert "Persona" in html
     assert "Emotional arc" in html
     assert re.search(r'<a href="/templates/[a-z0-9_]+">', html)  # the template that will be used
-    assert "about 1 min 30 s" in html  # the default estimate before any history
-    assert "$0.20" in html
+    assert "about 5 min" in html  # the default estimate before any history: four turns, one call each
+    assert "$0.32" in html
     assert 'name="conversation_id"' in html
     assert 'name="economy"' not in html  # economy mode is for batches
     assert 'name="budget_usd"' in html
@@ -154,11 +154,11 @@ def test_the_batch_dialog_lists_the_planned_selection_totals_and_the_pacing_warn
     assert "Generate selected (2)" in html
     assert "#1 (approved)" in html  # the approved seed is left out, and the dialog says so
     assert html.count('name="conversation_ids"') == 2
-    assert "$0.40" in html  # 2 x the default 20 cents
-    assert "3 min of model time" in html
+    assert "$0.64" in html  # 2 x the default 32 cents
+    assert "10 min of model time" in html
     assert "paced by the provider's rate limits rather than strictly" in html
     assert 'name="economy" value="true"' in html
-    assert "half the price (about $0.20)" in html
+    assert "half the price (about $0.32)" in html
     assert "Generate 2 conversations" in html
 
 
@@ -169,7 +169,7 @@ def test_the_process_all_dialog_groups_by_tier_in_order(client: TestClient) -> N
     assert tiers == [("Tier 1 · Template", "40"), ("Tier 2 · Scenario", "35"), ("Tier 3 · Edge", "15")]
     assert "Tier 1 → Tier 2 → Tier 3" in html
     assert "This is a long-running process. You can close the browser and check back later" in html
-    assert "$18.00" in html  # 90 x 20 cents
+    assert "$28.80" in html  # 90 x 32 cents
     assert "Send email notification when complete" in html
     assert "Process all 90" in html
 

@@ -13,15 +13,20 @@ from training_data_studio.conversations.document import conversation_json_schema
 from training_data_studio.generation.prompts import (
     ALLOWED_VARIABLES,
     DEFAULT_SECONDS_PER_CONVERSATION,
+    HISTORY_SHARED_TOKENS,
+    HISTORY_TOKENS_PER_TURN,
     MAX_EXAMPLE_TURNS,
+    OUTPUT_HIGH_FACTOR,
     OUTPUT_TOKENS_PER_TURN,
     REVIEW_ONLY_FIELDS,
+    TURN_OUTPUT_TOKENS,
     BuiltPrompt,
     ExampleCandidate,
     PromptError,
     PromptTemplate,
     build_prompt,
     estimate,
+    history_tokens,
     max_output_tokens_for,
     pick_examples,
     prompt_artefacts,
@@ -29,6 +34,8 @@ from training_data_studio.generation.prompts import (
     template_variables,
     trim_example,
 )
+from training_data_studio.llm.base import Usage
+from training_data_studio.llm.pricing import cost_cents
 from training_data_studio.models import ConversationTemplate
 from training_data_studio.plan.service import PlanRow
 
@@ -218,18 +225,50 @@ def test_pick_examples_prefers_same_template_and_persona(plan_row: PlanRow) -> N
     assert pick_examples([itself], plan_row) == []
 
 
-def test_estimate_uses_four_characters_per_token_and_a_per_turn_output(prompt: BuiltPrompt) -> None:
+def test_estimate_counts_one_call_per_turn_with_the_history_growing(prompt: BuiltPrompt) -> None:
     result = estimate(prompt, "claude-sonnet-4-6")
     prefix_tokens = -(-len(prompt.static_prefix) // 4)
-    assert result.cached_prefix_tokens == prefix_tokens
-    assert result.input_tokens == prefix_tokens + -(-len(prompt.conversation_part) // 4)
-    assert result.output_tokens == 4 * OUTPUT_TOKENS_PER_TURN
+    assert prompt.turn_count_target == 4
+    assert result.calls == 4
+    assert result.cached_prefix_tokens == 4 * prefix_tokens  # sent with every call, read from the cache
+    # each call: the conversation part and its turn brief, and the conversation so far (none, then 1-3 turns)
+    briefs = 0
+    for turn in range(1, 5):
+        request = prompt.turn_request(turn, [])
+        briefs += -(-len(request.conversation_part + request.instruction_text) // 4)
+    history = sum(history_tokens(earlier) for earlier in range(4))
+    assert history == 3 * HISTORY_SHARED_TOKENS + 6 * HISTORY_TOKENS_PER_TURN
+    assert result.input_tokens == 4 * prefix_tokens + briefs + history
+    assert result.output_tokens == 4 * TURN_OUTPUT_TOKENS
     assert Decimal(0) < result.cost_low_cents < result.cost_high_cents
     assert not result.unpriced
     assert result.seconds == DEFAULT_SECONDS_PER_CONVERSATION
     assert estimate(prompt, "claude-sonnet-4-6", median_seconds=212.5).seconds == 212.5
+
+
+def test_a_completion_is_estimated_for_the_turns_it_writes(prompt: BuiltPrompt) -> None:
+    whole = estimate(prompt, "claude-sonnet-4-6")
+    last_two = estimate(prompt, "claude-sonnet-4-6", stored_turns=2)
+    assert last_two.calls == 2
+    assert last_two.output_tokens == 2 * TURN_OUTPUT_TOKENS
+    assert last_two.cost_high_cents < whole.cost_high_cents
+
+
+def test_an_economy_estimate_is_one_whole_conversation_call_at_the_batch_price(prompt: BuiltPrompt) -> None:
     batch = estimate(prompt, "claude-sonnet-4-6", batch=True)
-    assert abs(batch.cost_high_cents - result.cost_high_cents / 2) <= Decimal("0.0001")
+    prefix_tokens = -(-len(prompt.static_prefix) // 4)
+    assert batch.calls == 1
+    assert batch.input_tokens == prefix_tokens + -(-len(prompt.conversation_part) // 4)
+    assert batch.output_tokens == 4 * OUTPUT_TOKENS_PER_TURN
+    full_price = cost_cents(
+        "claude-sonnet-4-6",
+        Usage(
+            input_tokens=-(-len(prompt.conversation_part) // 4),
+            cache_write_tokens=prefix_tokens,
+            output_tokens=int(4 * OUTPUT_TOKENS_PER_TURN * OUTPUT_HIGH_FACTOR),
+        ),
+    ).cents
+    assert abs(batch.cost_high_cents - full_price / 2) <= Decimal("0.0001")
 
 
 def test_estimate_for_an_unpriced_model(prompt: BuiltPrompt) -> None:
