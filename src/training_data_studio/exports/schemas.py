@@ -15,6 +15,14 @@ DEFAULT_VAL_FRACTION = 0.1
 DEFAULT_SEED = 42
 
 
+def known_values(value: list[str], allowed: tuple[str, ...], kind: str) -> list[str]:
+    """``value`` sorted and de-duplicated, or a ValueError naming what is not in ``allowed``."""
+    unknown = sorted(set(value) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown {kind} {', '.join(unknown)}; use {', '.join(allowed)}")
+    return sorted(set(value))
+
+
 class ExportFormat(StrEnum):
     CHAT_JSONL = "chat-jsonl"
     SHAREGPT = "sharegpt"
@@ -58,18 +66,12 @@ class ExportOptions(BaseModel):
     @field_validator("statuses")
     @classmethod
     def _known_statuses(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(GENERATION_STATUSES))
-        if unknown:
-            raise ValueError(f"unknown status {', '.join(unknown)}; use {', '.join(GENERATION_STATUSES)}")
-        return sorted(set(value))
+        return known_values(value, GENERATION_STATUSES, "status")
 
     @field_validator("tiers")
     @classmethod
     def _known_tiers(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(TIERS))
-        if unknown:
-            raise ValueError(f"unknown tier {', '.join(unknown)}; use {', '.join(TIERS)}")
-        return sorted(set(value))
+        return known_values(value, TIERS, "tier")
 
     @field_validator("personas")
     @classmethod

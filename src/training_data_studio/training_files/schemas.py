@@ -9,7 +9,7 @@ from typing import Any, Self
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from ..exports.schemas import GENERATION_STATUSES, TIERS
+from ..exports.schemas import GENERATION_STATUSES, TIERS, known_values
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 _.\-]{0,99}$"
 
@@ -47,18 +47,12 @@ class Selection(BaseModel):
     @field_validator("statuses")
     @classmethod
     def _known_statuses(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(GENERATION_STATUSES))
-        if unknown:
-            raise ValueError(f"unknown status {', '.join(unknown)}; use {', '.join(GENERATION_STATUSES)}")
-        return sorted(set(value))
+        return known_values(value, GENERATION_STATUSES, "status")
 
     @field_validator("tiers")
     @classmethod
     def _known_tiers(cls, value: list[str]) -> list[str]:
-        unknown = sorted(set(value) - set(TIERS))
-        if unknown:
-            raise ValueError(f"unknown tier {', '.join(unknown)}; use {', '.join(TIERS)}")
-        return sorted(set(value))
+        return known_values(value, TIERS, "tier")
 
     @model_validator(mode="after")
     def _ids_or_filters(self) -> Self:
