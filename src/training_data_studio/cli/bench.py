@@ -99,6 +99,10 @@ def bench_training_file(
 def bench_generate(
     write_docs: Annotated[bool, typer.Option("--write-docs", help="Append the results to docs/benchmarks.md.")] = False,
     with_overload: Annotated[bool, typer.Option(help="Also run with 10% of calls answered 529.")] = True,
+    workers: Annotated[
+        bool,
+        typer.Option("--workers", help="Process-all on two worker processes instead of `tds generate --all`."),
+    ] = False,
     token_aware: Annotated[
         bool,
         typer.Option(
@@ -110,8 +114,9 @@ def bench_generate(
     conversations: Annotated[int, typer.Option(min=1, max=90, help="Conversations per token-aware run.")] = 40,
     scale: Annotated[float, typer.Option(min=1, max=1000, help="Token-aware time scale (limits and speed x).")] = 60,
 ) -> None:
-    """Process-all of 90 conversations against the rate-limited fake: two workers, real database writes
-    (or, with --token-aware, generation against an account's three budgets)."""
+    """`tds generate --all` of 90 conversations against a fake with a 60 requests/minute limit, real
+    database writes (or, with --workers, process-all on two workers; with --token-aware, generation against
+    an account's three budgets)."""
     if token_aware:
         from ..bench import token_bench
 
@@ -125,7 +130,7 @@ def bench_generate(
     from ..bench.generate_bench import append_to_docs, run_generate_bench
 
     with clear_errors():
-        result = run_generate_bench(get_settings(), console, with_overload=with_overload)
+        result = run_generate_bench(get_settings(), console, with_overload=with_overload, workers=workers)
     console.print(result.describe())
     if write_docs:
         append_to_docs(result)
