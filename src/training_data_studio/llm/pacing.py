@@ -386,10 +386,43 @@ def observe_rate_limited(
     fallback_seconds: float,
     window: float = REFILL_WINDOW_SECONDS,
 ) -> PacingState:
-    """A 429: block every caller until ``retry-after`` (or ``fallback_seconds`` when it was not sent)."""
+    """A 429: block every caller until ``retry-after`` (or ``fallback_seconds`` when it was not sent).
+
+    The call was started because our buckets said it fitted, so they are ahead of the API's by at least
+    the wait it named: every bucket with a known limit is set back by as much as the block grew. Otherwise
+    an error that put them ahead (whatever caused it) would stay, and every call started on it would be
+    refused in turn; setting back one that was not short costs only that wait."""
     updated = observe_rate_limits(state, error.rate_limits, now, window)
     wait = error.retry_after if error.retry_after is not None else fallback_seconds
-    return replace(updated, blocked_until=_later(updated.blocked_until, now + timedelta(seconds=wait)))
+    until = now + timedelta(seconds=wait)
+    blocked = replace(updated, blocked_until=_later(updated.blocked_until, until))
+    grown = (until - max(now, state.blocked_until or now)).total_seconds()
+    if error.retry_after is None or grown <= 0:
+        return blocked
+    return _set_back(blocked, now, grown, window)
+
+
+def _set_back(state: PacingState, now: datetime, seconds: float, window: float) -> PacingState:
+    """The buckets with a known limit, each full ``seconds`` later than it was."""
+
+    def later(limit: int | None, remaining: int | None, reset: datetime | None) -> tuple[int | None, datetime | None]:
+        if limit is None:
+            return remaining, reset
+        full_at = max(now, reset or now) + timedelta(seconds=seconds)
+        return int(bucket_level(limit, full_at, now, window)), full_at
+
+    requests = later(state.requests_limit, state.requests_remaining, state.requests_reset)
+    tokens_in = later(state.input_tokens_limit, state.input_tokens_remaining, state.input_tokens_reset)
+    tokens_out = later(state.output_tokens_limit, state.output_tokens_remaining, state.output_tokens_reset)
+    return replace(
+        state,
+        requests_remaining=requests[0],
+        requests_reset=requests[1],
+        input_tokens_remaining=tokens_in[0],
+        input_tokens_reset=tokens_in[1],
+        output_tokens_remaining=tokens_out[0],
+        output_tokens_reset=tokens_out[1],
+    )
 
 
 def _limits_known(state: PacingState) -> bool:

@@ -15,6 +15,7 @@ from training_data_studio.llm.anthropic_provider import AnthropicProvider
 from training_data_studio.llm.base import (
     GenerationRequest,
     ProviderReply,
+    RateLimited,
     RateLimitInfo,
     RequestTooLarge,
     ServerError,
@@ -29,6 +30,7 @@ from training_data_studio.llm.pacing import (
     bucket_level,
     fit_to_limits,
     next_start,
+    observe_rate_limited,
     observe_rate_limits,
     reserve,
     settle,
@@ -121,6 +123,24 @@ def test_requests_are_a_bucket_too_once_their_limit_is_known() -> None:
     assert (taken.requests_remaining, taken.requests_reset) == (29, at(31))
     # Without a known limit, a budget at zero still waits for its reset.
     assert next_start(PacingState(requests_remaining=0, requests_reset=at(12)), NOW) == at(12)
+
+
+def test_a_429_sets_the_buckets_back_by_what_the_block_grew() -> None:
+    """A call refused although our buckets said it fitted: they were ahead of the API's, by at least the
+    wait it named. Set back once per block, they stay right; left alone, every later call is refused too."""
+    ahead = PacingState(output_tokens_limit=8_000, input_tokens_limit=30_000)  # we think both are full
+    refused = RateLimited("short", retry_after=3.0)
+    once = observe_rate_limited(ahead, refused, NOW, fallback_seconds=1)
+    assert once.blocked_until == at(3)
+    assert once.output_tokens_reset == at(3)
+    assert bucket_level(8_000, once.output_tokens_reset, NOW) == pytest.approx(7_600)
+    assert once.input_tokens_reset == at(3)
+    # a second caller refused in the same instant: the block did not grow, nothing more is set back
+    twice = observe_rate_limited(once, RateLimited("short", retry_after=3.0), NOW, fallback_seconds=1)
+    assert twice.output_tokens_reset == at(3)
+    # without a retry-after there is nothing to go on (a request larger than the limit, say)
+    never = observe_rate_limited(ahead, RateLimited("too large", retry_after=None), NOW, fallback_seconds=1)
+    assert never.output_tokens_reset is None
 
 
 class HeldCalls:
