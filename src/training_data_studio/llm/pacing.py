@@ -30,8 +30,8 @@ from __future__ import annotations
 
 import asyncio
 import random
-from collections.abc import Awaitable, Callable, Mapping
-from contextlib import AbstractAsyncContextManager, nullcontext
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from dataclasses import asdict, dataclass, fields, replace
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -490,6 +490,13 @@ class MemoryPacingStore:
         return nullcontext()
 
 
+@dataclass(slots=True)
+class Answer:
+    """Whether a call heard back from the provider: a reply, or an HTTP error that is an answer too."""
+
+    heard: bool = False
+
+
 class Pacer:
     """Starts calls when :func:`next_start` allows, at most ``max_in_flight`` at once, and retries them.
 
@@ -555,9 +562,22 @@ class Pacer:
         """A pacer allowing ``TDS_MAX_CALLS_IN_FLIGHT`` calls at once, or adapting to the account when unset."""
         return cls(settings.max_calls_in_flight, store=store)
 
-    async def _first_call_alone(self) -> bool:
-        """Wait while the first call is out; True when this caller is to make it (the limits are unknown and
-        no reply has come back yet). Limits learnt by another worker through a shared store count too."""
+    @asynccontextmanager
+    async def _first_call_alone(self) -> AsyncIterator[Answer]:
+        """Hold the caller while the first call is out, or make its call the first when the limits are
+        unknown and no reply has come back yet; the caller marks on the yielded :class:`Answer` whether an
+        answer came back, which decides whether the others may go when the block ends."""
+        alone = await self._take_turn_to_go_first()
+        answer = Answer()
+        try:
+            yield answer
+        finally:
+            if alone:
+                await self._first_call_ended(answered=answer.heard)
+
+    async def _take_turn_to_go_first(self) -> bool:
+        """Wait while the first call is out; True when this caller is to make it. Limits learnt by another
+        worker through a shared store count as heard."""
         async with self._probe_changed:
             while not self._heard_back:
                 if not self._probing:
@@ -614,74 +634,68 @@ class Pacer:
         attempt = 0
         while True:
             backoff = 0.0
-            async with self._gate, self._store.slot():
-                alone = await self._first_call_alone()
-                answered = False
+            async with self._gate, self._store.slot(), self._first_call_alone() as answer:
+                limit = (await self.current_state()).output_tokens_limit
+                if limit is not None and output_tokens > limit:  # learnt from a 429's headers, say
+                    raise RequestTooLarge(
+                        f"the call asks for {output_tokens:,} output tokens but the account allows {limit:,} "
+                        "per minute (anthropic-ratelimit-output-tokens-limit); it can never start"
+                    )
+                await self._wait_for_start(input_tokens=input_tokens, output_tokens=output_tokens)
+                self.in_flight += 1
+                self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
+                used_in = used_out = 0
                 try:
-                    limit = (await self.current_state()).output_tokens_limit
-                    if limit is not None and output_tokens > limit:  # learnt from a 429's headers, say
-                        raise RequestTooLarge(
-                            f"the call asks for {output_tokens:,} output tokens but the account allows {limit:,} "
-                            "per minute (anthropic-ratelimit-output-tokens-limit); it can never start"
+                    reply = await make_call()
+                    answer.heard = True
+                    used_in = reply.usage.input_tokens + reply.usage.cache_write_tokens
+                    used_out = reply.usage.output_tokens
+                except RateLimited as exc:
+                    error: ProviderError = exc
+                    answer.heard = True
+                    self.rate_limit_waits += 1
+                    fallback = backoff_delay(self.rate_limit_waits, self._rng)
+                    now = self._clock()
+                    await self._store.update(
+                        partial(
+                            observe_rate_limited,
+                            error=exc,
+                            now=now,
+                            fallback_seconds=fallback,
+                            window=self.window_seconds,
                         )
-                    await self._wait_for_start(input_tokens=input_tokens, output_tokens=output_tokens)
-                    self.in_flight += 1
-                    self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
-                    used_in = used_out = 0
-                    try:
-                        reply = await make_call()
-                        answered = True
-                        used_in = reply.usage.input_tokens + reply.usage.cache_write_tokens
-                        used_out = reply.usage.output_tokens
-                    except RateLimited as exc:
-                        error: ProviderError = exc
-                        answered = True
-                        self.rate_limit_waits += 1
-                        fallback = backoff_delay(self.rate_limit_waits, self._rng)
-                        now = self._clock()
-                        await self._store.update(
-                            partial(
-                                observe_rate_limited,
-                                error=exc,
-                                now=now,
-                                fallback_seconds=fallback,
-                                window=self.window_seconds,
-                            )
-                        )
-                        if self.rate_limit_waits <= MAX_RATE_LIMIT_WAITS:
-                            continue  # waiting out a 429 is pacing, not a failed attempt
-                    except (Overloaded, ServerError) as exc:
-                        error = exc
-                        answered = exc.status is not None  # None: no answer (a timeout, a dropped connection)
-                        backoff = backoff_delay(attempt + 1, self._rng)
-                    except ProviderError:
-                        answered = True
-                        raise
-                    else:
-                        now = self._clock()
-                        state = await self._store.update(
-                            partial(observe_rate_limits, info=reply.rate_limits, now=now, window=self.window_seconds)
-                        )
-                        if self.adaptive:
-                            self._gate.limit = adapted_in_flight(state.requests_limit)
-                        return reply
-                    finally:
-                        self.in_flight -= 1
-                        now = self._clock()
-                        await self._store.update(
-                            partial(
-                                settle,
-                                now=now,
-                                input_reserved=input_tokens,
-                                input_used=used_in,
-                                output_reserved=output_tokens,
-                                output_used=used_out,
-                                window=self.window_seconds,
-                            )
-                        )
+                    )
+                    if self.rate_limit_waits <= MAX_RATE_LIMIT_WAITS:
+                        continue  # waiting out a 429 is pacing, not a failed attempt
+                except (Overloaded, ServerError) as exc:
+                    error = exc
+                    answer.heard = exc.status is not None  # None: no answer (a timeout, a dropped connection)
+                    backoff = backoff_delay(attempt + 1, self._rng)
+                except ProviderError:
+                    answer.heard = True
+                    raise
+                else:
+                    now = self._clock()
+                    state = await self._store.update(
+                        partial(observe_rate_limits, info=reply.rate_limits, now=now, window=self.window_seconds)
+                    )
+                    if self.adaptive:
+                        self._gate.limit = adapted_in_flight(state.requests_limit)
+                    return reply
                 finally:
-                    if alone:
-                        await self._first_call_ended(answered=answered)
+                    self.in_flight -= 1
+                    now = self._clock()
+                    await self._store.update(
+                        partial(
+                            settle,
+                            now=now,
+                            input_reserved=input_tokens,
+                            input_used=used_in,
+                            output_reserved=output_tokens,
+                            output_used=used_out,
+                            window=self.window_seconds,
+                        )
+                    )
             attempt += 1
             if attempt >= self.max_attempts:
                 raise error

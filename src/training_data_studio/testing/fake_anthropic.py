@@ -116,9 +116,9 @@ class FakeAnthropic(FakeLLMServer):
                 write, _, uncached = self._cache_usage(params, commit=False)
                 wait = self.buckets.admit(input_tokens=uncached + write, max_tokens=int(params.get("max_tokens", 0)))
             else:
-                wait = self.window_retry_after()
+                wait = self.request_retry_after()
             if wait is not None:
-                self.count_window_rejection()
+                self.count_request_rejection()
                 if math.isinf(wait):  # more than the limit itself: no wait makes it fit
                     return self._error(429, "rate_limit_error", "This request would exceed your rate limit.")
                 return self._error(429, "rate_limit_error", "rate limit exceeded", retry_after=wait)
@@ -270,7 +270,7 @@ class FakeAnthropic(FakeLLMServer):
     def rate_limit_headers(self) -> dict[str, str]:
         if self.buckets is not None:
             return self.buckets.headers()
-        limit, remaining, reset_seconds = self.window_state()
+        limit, remaining, reset_seconds = self.request_state()
         now = datetime.now(UTC)
         reset = _iso(now + timedelta(seconds=reset_seconds))
         full = _iso(now)  # this mode limits requests only: its token buckets are always full

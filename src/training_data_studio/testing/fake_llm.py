@@ -331,7 +331,7 @@ class FakeLLMServer:
             jitter = self._random.uniform(-config.latency_jitter_seconds, config.latency_jitter_seconds)
         time.sleep(max(0.0, config.latency_seconds + jitter))
 
-    def window_retry_after(self) -> float | None:
+    def request_retry_after(self) -> float | None:
         """Seconds until the request bucket holds a request, or None when this call fits (and is taken)."""
         if self._requests is None:
             return None
@@ -343,7 +343,7 @@ class FakeLLMServer:
             self._requests.level -= 1
             return None
 
-    def window_state(self) -> tuple[int, int, float]:
+    def request_state(self) -> tuple[int, int, float]:
         """(limit, remaining, seconds until the request bucket is full again)."""
         if self._requests is None:
             return 4000, 4000, 0.0
@@ -385,7 +385,7 @@ class FakeLLMServer:
             roll -= share
         return "ok"
 
-    def count_window_rejection(self) -> None:
+    def count_request_rejection(self) -> None:
         with self._lock:
             self.counters.rate_limited += 1
             self.counters.outcomes.append("rate_limited")

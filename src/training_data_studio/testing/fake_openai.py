@@ -68,9 +68,9 @@ class FakeOpenAI(FakeLLMServer):
             self.sleep_latency()
             if self.reject_response_format and "response_format" in params:
                 return self._error(400, "invalid_request_error", "response_format is not supported by this server")
-            wait = self.window_retry_after()
+            wait = self.request_retry_after()
             if wait is not None:
-                self.count_window_rejection()
+                self.count_request_rejection()
                 return self._error(429, "rate_limit_exceeded", "Rate limit reached", retry_after=wait)
             outcome = self.next_outcome()
             if outcome in _ERRORS:
@@ -118,7 +118,7 @@ class FakeOpenAI(FakeLLMServer):
         }
 
     def _rate_limit_headers(self) -> dict[str, str]:
-        limit, remaining, reset_seconds = self.window_state()
+        limit, remaining, reset_seconds = self.request_state()
         return {
             "x-ratelimit-limit-requests": str(limit),
             "x-ratelimit-remaining-requests": str(remaining),

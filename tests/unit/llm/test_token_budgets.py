@@ -305,12 +305,12 @@ def test_the_fakes_request_limit_is_a_bucket_like_the_apis(start_fake_anthropic:
     """The whole limit at once, then one request every window / limit: not a sliding window, which would
     hold every request until the first burst leaves it."""
     fake = start_fake_anthropic(requests_per_minute=4, window_seconds=0.4)  # a request every 0.1 s
-    assert [fake.window_retry_after() for _ in range(4)] == [None] * 4
-    wait = fake.window_retry_after()
+    assert [fake.request_retry_after() for _ in range(4)] == [None] * 4
+    wait = fake.request_retry_after()
     assert wait is not None
     assert 0 < wait <= 0.1
     time.sleep(0.1)
-    assert fake.window_retry_after() is None
-    limit, remaining, full_in = fake.window_state()
+    assert fake.request_retry_after() is None
+    limit, remaining, full_in = fake.request_state()
     assert (limit, remaining) == (4, 0)
     assert 0.3 < full_in <= 0.4
