@@ -9,12 +9,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import procrastinate
 from procrastinate.middleware import TaskMiddleware
 
 from .core.db import DatabaseTarget
+
+if TYPE_CHECKING:
+    from .generation.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +29,8 @@ STALLED_WORKER_TIMEOUT_SECONDS = 20.0
 HEARTBEAT_SECONDS = 5.0
 # How often each worker looks for tasks left running by a dead worker.
 STALLED_SWEEP_SECONDS = 10.0
+# How often the workers of a growing set are looked at for one that failed.
+WORKERS_CHECK_SECONDS = 1.0
 
 
 def blueprints() -> list[tuple[str, procrastinate.Blueprint]]:
@@ -69,9 +76,12 @@ async def run_worker_async(
     install_signal_handlers: bool = False,
     polling_interval: float = 5.0,
     task_middleware: Sequence[TaskMiddleware] = (),
+    listen_notify: bool = True,
+    sweep: bool = True,
 ) -> None:
-    """Run a worker on an open app, with the stalled-task sweep beside it."""
-    sweeper = asyncio.create_task(watch_stalled_jobs(app))
+    """Run a worker on an open app, with the stalled-task sweep beside it (``sweep``; one per process is
+    enough). Without ``listen_notify`` it looks for work every ``polling_interval`` instead of listening."""
+    sweeper = asyncio.create_task(watch_stalled_jobs(app)) if sweep else None
     try:
         await app.run_worker_async(
             additional_context={"runtime": runtime},
@@ -83,27 +93,92 @@ async def run_worker_async(
             fetch_job_polling_interval=polling_interval,
             abort_job_polling_interval=min(polling_interval, 1.0),
             task_middleware=list(task_middleware),
+            listen_notify=listen_notify,
         )
     finally:
-        sweeper.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await sweeper
+        if sweeper is not None:
+            sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await sweeper
 
 
-def run_worker(target: DatabaseTarget, *, concurrency: int = 4) -> None:
-    """`tds worker`: run until SIGINT/SIGTERM, letting tasks in flight finish."""
+async def run_workers_async(
+    app: procrastinate.App,
+    runtime: Runtime,
+    *,
+    concurrency: int | None,
+    task_middleware: Sequence[TaskMiddleware] = (),
+    polling_interval: float = 1.0,
+) -> None:
+    """Work on `concurrency` tasks at once; or, with None, on as many conversations at once as the account's
+    limits keep busy (generation.capacity): workers are added as the limits call for more, each taking the
+    difference, because a Procrastinate worker's concurrency is fixed when it starts. They share this
+    process's runtime and pacer; only the first listens for new work and sweeps for dead workers' tasks, the
+    others poll every `polling_interval`. Cancelled, every worker stops taking work and waits for the tasks it
+    is running."""
+    from .generation import capacity
+
+    def worker(size: int, *, first: bool) -> asyncio.Task[None]:
+        return asyncio.create_task(
+            run_worker_async(
+                app,
+                runtime,
+                concurrency=size,
+                polling_interval=polling_interval,
+                task_middleware=task_middleware,
+                listen_notify=first,
+                sweep=first,
+            )
+        )
+
+    if concurrency is not None:
+        await worker(concurrency, first=True)
+        return
+    workers: list[asyncio.Task[None]] = []
+    started = 0
+
+    def grow_to(total: int) -> None:
+        nonlocal started
+        workers.append(worker(total - started, first=not workers))
+        started = total
+
+    grower = asyncio.create_task(capacity.grow_with_the_limits(runtime.provider, grow_to))
+    try:
+        while True:
+            for task in (grower, *workers):
+                if task.done():
+                    task.result()  # a worker that failed fails the run; the grower ends at the ceiling
+            await asyncio.sleep(WORKERS_CHECK_SECONDS)
+    finally:
+        grower.cancel()
+        for task in workers:
+            task.cancel()
+        await asyncio.gather(grower, *workers, return_exceptions=True)
+
+
+def run_worker(target: DatabaseTarget, *, concurrency: int | None = None) -> None:
+    """`tds worker`: run until SIGINT/SIGTERM, letting tasks in flight finish. Without `concurrency`, on as
+    many conversations at once as the account's limits keep busy."""
     from .core.config import get_settings
     from .core.db import Database
     from .generation.runtime import build_runtime
 
     async def main() -> None:
         app = make_app(target)
-        database = Database(target, pool_size=concurrency + 2)
+        # Sessions are used briefly, from the default thread pool; a fixed worker may hold one per task.
+        database = Database(target, pool_size=(concurrency or 6) + 2)
         async with app.open_async():
             runtime = build_runtime(database, get_settings(), app)
+            workers = asyncio.create_task(run_workers_async(app, runtime, concurrency=concurrency))
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(signum, workers.cancel)
             try:
-                await run_worker_async(app, runtime, concurrency=concurrency, install_signal_handlers=True)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await workers
             finally:
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.remove_signal_handler(signum)
                 await runtime.aclose()
                 database.dispose()
 

@@ -25,11 +25,12 @@ from .core.config import Settings
 from .core.db import Database
 from .core.errors import ConflictError
 from .generation import schemas, service
-from .generation.flows import example_candidates, plan_row_of, template_for
-from .generation.prompts import BuiltPrompt, Estimate, build_prompt, estimate, pick_examples
+from .generation.flows import prompt_parts, stored_to_continue
+from .generation.prompts import BuiltPrompt, Estimate, estimate
 from .generation.queue import ProcrastinateQueue
 from .generation.runtime import build_runtime
-from .jobs import make_app, run_worker_async
+from .jobs import make_app, run_workers_async
+from .llm.base import GenerationRequest
 from .models import GenerationJob, GenerationJobItem, TrainingConversation
 
 # How often the progress display re-reads the job.
@@ -47,10 +48,14 @@ class PlannedPrompt:
     conversation_id: str
     prompt: BuiltPrompt
     estimate: Estimate
+    stored_turns: int = 0  # an incomplete conversation's turns, which the generation continues after
+    first_call: GenerationRequest | None = None  # a completion's first call: the stored turns as its history
 
 
 def dry_run(session: Session, settings: Settings, idents: Sequence[str] | None) -> list[PlannedPrompt]:
-    """The exact prompts and estimates, without calling any model (no API key needed)."""
+    """The exact prompts and estimates, without calling any model (no API key needed). An incomplete
+    conversation is planned as its generation will run: the turns after its stored ones, with them as the
+    history of each call."""
     model = (
         settings.anthropic_model if settings.anthropic_api_key else (settings.openai_model or settings.anthropic_model)
     )
@@ -61,12 +66,20 @@ def dry_run(session: Session, settings: Settings, idents: Sequence[str] | None) 
     )
     planned = []
     for conversation in conversations:
-        plan_row = plan_row_of(conversation)
-        examples = pick_examples(example_candidates(session, conversation.id), plan_row)
-        prompt = build_prompt(template_for(session, conversation), plan_row, [e.document for e in examples])
+        stored = stored_to_continue(session, conversation)
+        _, _, prompt, _ = prompt_parts(session, conversation, stored)
+        held = len(stored.pairs) if stored is not None else 0
+        first_call = None
+        if stored is not None:
+            first_call = prompt.turn_request(held + 1, stored.pairs, client_message=stored.open_message)
         planned.append(
             PlannedPrompt(
-                conversation.conversation_number, conversation.conversation_id, prompt, estimate(prompt, model)
+                conversation.conversation_number,
+                conversation.conversation_id,
+                prompt,
+                estimate(prompt, model, stored_turns=held),
+                stored_turns=held,
+                first_call=first_call,
             )
         )
     return planned
@@ -233,11 +246,12 @@ async def work_until_done(
     settings: Settings,
     job_id: uuid.UUID,
     *,
-    concurrency: int,
+    concurrency: int | None,
     on_progress: Callable[[schemas.JobDetail], None],
     on_pausing: Callable[[int], None] = lambda in_flight: None,
 ) -> RunOutcome:
-    """Run a worker in this process while the job is active, calling `on_progress` as it moves.
+    """Run workers in this process while the job is active, calling `on_progress` as it moves: on
+    `concurrency` conversations at once, or (None) as many as the account's limits keep busy.
 
     Ctrl-C is handled here rather than by asyncio.run, whose default cancels every task at once: calls in
     flight would be cut off, their items marked cancelled for good, and the worker's pool closed under them.
@@ -255,9 +269,7 @@ async def work_until_done(
         async with app.open_async():
             runtime = build_runtime(database, settings, app)
             worker = asyncio.create_task(
-                run_worker_async(
-                    app, runtime, concurrency=concurrency, polling_interval=1.0, task_middleware=[in_flight]
-                )
+                run_workers_async(app, runtime, concurrency=concurrency, task_middleware=[in_flight])
             )
             try:
                 current = await _follow(database, job_id, on_progress, ctrl_c)

@@ -7,15 +7,17 @@ output speed are multiplied by ``scale``, so a run takes 1/scale of the real tim
 is divided by it again; the ratios (time against the bound, 429s, cost) are unchanged by the scaling.
 
 Each run generates ``conversations`` planned conversations the way a worker does (``generate_conversation``
-through the paced, streaming provider, as many at once as ``tds generate`` works on), without the
-database, which no rate limit touches. Two shapes are compared:
+through the paced, streaming provider), without the database, which no rate limit touches, on as many
+conversations at once as `tds generate` works on: the number it starts with, grown as the pacer finds the
+limits keep more busy (``generation.capacity``, the same function). Two shapes are compared:
 
 * ``before``: one call per conversation (the whole annotated conversation, max_tokens = turns x 9,000);
 * ``after``: one call per turn (max_tokens 7,000, sized to the part), the conversation so far as context.
 
 The bound: a job of N conversations needs N x (calls, uncached input, output) from buckets that start full
 and refill at their limit per minute, so it cannot finish before ``max over budgets of (need - limit) /
-limit`` minutes, nor before one conversation's own calls have run one after another.
+limit`` minutes, nor before the longest conversation's own calls have run one after another (its output at the
+fake's speed).
 """
 
 from __future__ import annotations
@@ -28,12 +30,12 @@ from decimal import Decimal
 
 from rich.console import Console
 
+from ..generation.capacity import INITIAL_CONVERSATIONS_AT_ONCE, grow_with_the_limits
 from ..generation.generate import GenerationFailed, generate_conversation
 from ..generation.prompts import BuiltPrompt, build_prompt
-from ..generation.schemas import DEFAULT_GENERATE_CONCURRENCY
 from ..llm.anthropic_provider import AnthropicProvider
 from ..llm.base import Provider, ProviderError, RequestTooLarge, Usage
-from ..llm.pacing import PacedProvider, Pacer
+from ..llm.pacing import Gate, PacedProvider, Pacer
 from ..llm.pricing import cost_cents
 from ..plan.service import SAMPLES_DIR, PlanRow, read_plan, read_templates
 from ..testing.fake_anthropic import MODEL, FakeAnthropic
@@ -42,7 +44,6 @@ from ..testing.rate_buckets import HIGH_TIER, LOW_TIER, Limits
 from .common import append_section, machine_line
 
 OUTPUT_TOKENS_PER_SECOND = 60  # a real account's order of magnitude for Sonnet output
-IN_FLIGHT = DEFAULT_GENERATE_CONCURRENCY  # conversations at once, as `tds generate` works on them
 TIERS = {"low": LOW_TIER, "high": HIGH_TIER}
 
 
@@ -63,6 +64,8 @@ class TokenRun:
     cost_cents: Decimal
     bound_seconds: float
     steady_per_hour: float
+    at_once: int  # conversations at once that the run grew to
+    peak_calls: int  # calls in flight at most
 
     @property
     def per_hour(self) -> float:
@@ -125,7 +128,12 @@ async def _run(tier: str, shape: str, conversations: int, scale: float) -> Token
     with FakeAnthropic(config) as fake:
         pacer = Pacer(None, window_seconds=window)
         provider = PacedProvider(AnthropicProvider(api_key="bench-key", model=MODEL, base_url=fake.url), pacer)
-        gate = asyncio.Semaphore(IN_FLIGHT)
+        gate = Gate(1)
+        peak = 0
+
+        def grow_to(total: int) -> None:
+            nonlocal peak
+            gate.limit = peak = total
 
         async def one(row: PlanRow, prompt: BuiltPrompt) -> None:
             nonlocal refused, failed
@@ -141,9 +149,11 @@ async def _run(tier: str, shape: str, conversations: int, scale: float) -> Token
                         failed += 1
 
         started = time.monotonic()
+        grower = asyncio.create_task(grow_with_the_limits(provider, grow_to))
         try:
             await asyncio.gather(*(one(row, prompt) for row, prompt in work))
         finally:
+            grower.cancel()
             await provider.aclose()
         wall = time.monotonic() - started
         rate_limited = fake.counters.rate_limited
@@ -152,10 +162,8 @@ async def _run(tier: str, shape: str, conversations: int, scale: float) -> Token
     calls = sum(c for _, c in done)
     cost = sum((cost_cents(MODEL, u).cents for u, _ in done), Decimal(0))
     n = len(done)
-    # One conversation's calls run one after another: its output at the fake's speed, and, with more
-    # conversations than run at once, every conversation's output shared among IN_FLIGHT of them.
-    speed = OUTPUT_TOKENS_PER_SECOND * scale
-    serial = max(usage_out / n / speed, usage_out / min(n, IN_FLIGHT) / speed) if n else 0.0
+    # One conversation's calls run one after another: the longest one's output at the fake's speed.
+    serial = max((u.output_tokens for u, _ in done), default=0) / (OUTPUT_TOKENS_PER_SECOND * scale)
     return TokenRun(
         tier=tier,
         shape=shape,
@@ -172,6 +180,8 @@ async def _run(tier: str, shape: str, conversations: int, scale: float) -> Token
         cost_cents=cost,
         bound_seconds=_bound(limits, window, calls, usage_in, usage_out, serial) if n else 0.0,
         steady_per_hour=_steady_per_hour(limits, n, calls, usage_in, usage_out) if n else 0.0,
+        at_once=peak,
+        peak_calls=pacer.peak_in_flight,
     )
 
 
@@ -186,14 +196,16 @@ class TokenBenchResult:
             f"unused part given back; {OUTPUT_TOKENS_PER_SECOND} output tokens/s per call, streamed), model {MODEL}; "
             "our three sample seeds as the model's content; time scaled by the factor shown (the limits refill "
             "over 60 s / scale, output runs scale times faster, retry-after in milliseconds); rates below are "
-            f"converted back to real time; {IN_FLIGHT} conversations at once, as `tds generate`",
+            "converted back to real time; conversations at once as `tds generate` sizes them (starting at "
+            f"{INITIAL_CONVERSATIONS_AT_ONCE}, grown as the replies' headers show the limits keep more busy)",
             f"- Low tier {LOW_TIER.requests_per_minute} RPM / {LOW_TIER.input_tokens_per_minute:,} ITPM / "
             f"{LOW_TIER.output_tokens_per_minute:,} OTPM; high tier {HIGH_TIER.requests_per_minute:,} RPM / "
             f"{HIGH_TIER.input_tokens_per_minute:,} ITPM / {HIGH_TIER.output_tokens_per_minute:,} OTPM",
             "",
             "| tier | shape | scale | generated | refused (cannot fit) | wall (scaled) | vs job bound | "
-            "conv./hour | steady bound conv./hour | calls | 429s | cost / conv. |",
-            "|---|---|---|---|---|---|---|---|---|---|---|---|",
+            "conv./hour | steady bound conv./hour | conv. at once | calls in flight (max) | calls | 429s | "
+            "cost / conv. |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
         ]
         for run in self.runs:
             ratio = f"{run.wall_seconds / run.bound_seconds:.2f}×" if run.bound_seconds else "—"
@@ -201,7 +213,8 @@ class TokenBenchResult:
             steady = f"{run.steady_per_hour:,.0f}" if run.steady_per_hour else "—"
             lines.append(
                 f"| {run.tier} | {run.shape} | {run.scale:g}× | {run.generated}/{run.conversations} | {run.refused} | "
-                f"{run.wall_seconds:.1f} s | {ratio} | {run.per_hour:,.0f} | {steady} | {run.calls} | "
+                f"{run.wall_seconds:.1f} s | {ratio} | {run.per_hour:,.0f} | {steady} | {run.at_once} | "
+                f"{run.peak_calls} | {run.calls} | "
                 f"{run.rate_limited} | {cost} |"
             )
         return "\n".join(lines)

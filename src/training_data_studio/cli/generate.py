@@ -8,7 +8,6 @@ from typing import Annotated
 import typer
 
 from ..core.config import get_settings
-from ..generation.schemas import DEFAULT_GENERATE_CONCURRENCY
 from .common import (
     EXIT_INTERRUPTED,
     app,
@@ -28,13 +27,14 @@ def generate(
     ] = None,
     all_remaining: Annotated[bool, typer.Option("--all", help="Every remaining planned conversation.")] = False,
     concurrency: Annotated[
-        int,
+        int | None,
         typer.Option(
             min=1,
-            max=64,
-            help="Conversations this process works on at once; the account's limits decide when each call starts.",
+            max=128,
+            help="Conversations this process works on at once (default: as many as the account's limits keep "
+            "busy, found from the replies' headers); the limits decide when each call starts either way.",
         ),
-    ] = DEFAULT_GENERATE_CONCURRENCY,
+    ] = None,
     economy: Annotated[bool, typer.Option(help="Message Batches API: half the price, results later.")] = False,
     budget: Annotated[
         float | None, typer.Option(min=0.01, help="Pause before a call that could cross this (USD).")
@@ -71,8 +71,18 @@ def generate(
                 console.rule(f"#{p.conversation_number} {p.conversation_id}")
                 console.print("[bold]System (cached prefix)[/]", highlight=False)
                 console.print(p.prompt.static_prefix, highlight=False, markup=False)
-                console.print("[bold]Conversation part[/]", highlight=False)
-                console.print(p.prompt.conversation_part, highlight=False, markup=False)
+                if p.first_call is None:
+                    console.print("[bold]Conversation part[/]", highlight=False)
+                    console.print(p.prompt.conversation_part, highlight=False, markup=False)
+                else:
+                    target = p.prompt.turn_count_target
+                    console.print(
+                        f"[bold]Continues after its {plural(p.stored_turns, 'stored turn')}[/]: turns "
+                        f"{p.stored_turns + 1}–{target} are written, one call each, with the conversation so far "
+                        "as history. The first call's part:",
+                        highlight=False,
+                    )
+                    console.print(p.first_call.conversation_part, highlight=False, markup=False)
                 e = p.estimate
                 console.print(
                     f"estimate: {plural(e.calls, 'call')}, {e.input_tokens:,} input tokens "

@@ -43,7 +43,15 @@ def _exit_on_sigterm(signum: int, frame: object) -> NoReturn:
 
 @app.command()
 def worker(
-    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Tasks run at once in this process.")] = 4,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            min=1,
+            max=128,
+            help="Tasks run at once in this process (default: as many conversations as the account's limits "
+            "keep busy, found from the replies' headers).",
+        ),
+    ] = None,
 ) -> None:
     """Run a background worker against the same Postgres (start as many as you like, anywhere)."""
     from ..jobs import run_worker

@@ -215,6 +215,11 @@ def stored_for_completion(session: Session, item: GenerationJobItem) -> StoredEx
         return None
     conversation = session.get(TrainingConversation, item.conversation_id)
     assert conversation is not None
+    return stored_to_continue(session, conversation)
+
+
+def stored_to_continue(session: Session, conversation: TrainingConversation) -> StoredExchanges | None:
+    """The stored turns a generation of this conversation (not a regeneration) would continue, if any."""
     if conversation.generation_status not in (ConversationStatus.INCOMPLETE, ConversationStatus.IN_PROGRESS):
         return None
     stored = stored_exchanges(session, conversation)

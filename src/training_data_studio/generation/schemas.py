@@ -16,11 +16,6 @@ JobType = Literal["single", "batch", "process_all"]
 JobStatus = Literal["queued", "in_progress", "paused", "completed", "failed", "cancelled"]
 ItemStatus = Literal["queued", "running", "succeeded", "failed", "skipped", "paused", "cancelled"]
 
-# Conversations `tds generate` works on at once. Each writes its turns one call at a time, so this bounds the
-# calls in flight; it is generous because the pacer, not this number, holds calls to what the account's
-# request and token budgets allow (a low-tier account runs two or three at once, a high tier many more).
-DEFAULT_GENERATE_CONCURRENCY = 32
-
 # A batch larger than the plan makes no sense; the cap also bounds the size of one request body.
 MAX_TARGETS = 1000
 

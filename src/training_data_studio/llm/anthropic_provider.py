@@ -23,6 +23,7 @@ from anthropic.types import Message
 from .base import (
     CHARS_PER_TOKEN,
     GenerationRequest,
+    LimitsHeard,
     Overloaded,
     Progress,
     ProviderError,
@@ -194,14 +195,19 @@ class AnthropicProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+    async def generate(
+        self, request: GenerationRequest, *, on_progress: Progress | None = None, on_limits: LimitsHeard | None = None
+    ) -> ProviderReply:
         """One streamed call: the reply is accumulated as it arrives (a long non-streaming request risks the
-        API's 10-minute limit and idle connections dropped on the way), and ``on_progress`` hears the output
-        tokens so far. ``raw_response`` is the final message as JSON."""
+        API's 10-minute limit and idle connections dropped on the way), ``on_limits`` hears the rate-limit
+        headers as soon as the stream opens, and ``on_progress`` the output tokens so far. ``raw_response``
+        is the final message as JSON."""
         params = build_message_params(request, model=self.model)
         received = 0
         try:
             async with self._client.messages.stream(**params) as stream:
+                if on_limits is not None:
+                    await on_limits(anthropic_rate_limits(stream.response.headers))
                 async for event in stream:
                     if on_progress is None:
                         continue

@@ -8,7 +8,7 @@ shared by every worker.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -257,6 +257,9 @@ def error_for_status(
 # Called while a reply streams in, with the output tokens received so far (estimated from the characters
 # until the final usage arrives).
 Progress = Callable[[int], None]
+# Called as soon as a streamed reply's headers arrive, with the limits they tell: a reply of minutes tells the
+# account's limits in its first second (the pacer lets the other callers go on them).
+LimitsHeard = Callable[[RateLimitInfo], Awaitable[None]]
 
 
 class RequestTooLarge(ProviderError):
@@ -272,9 +275,12 @@ class Provider(Protocol):
     name: str
     model: str
 
-    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+    async def generate(
+        self, request: GenerationRequest, *, on_progress: Progress | None = None, on_limits: LimitsHeard | None = None
+    ) -> ProviderReply:
         """Make exactly one call (streamed where the provider can); raise a :class:`ProviderError` subclass
-        when no reply came back."""
+        when no reply came back. ``on_limits`` hears the headers' limits as soon as they arrive, where the
+        provider streams; otherwise they come with the reply only."""
         ...
 
     async def aclose(self) -> None:

@@ -22,6 +22,7 @@ from openai.types.chat import ChatCompletion
 
 from .base import (
     GenerationRequest,
+    LimitsHeard,
     Progress,
     ProviderError,
     ProviderRefused,
@@ -173,9 +174,12 @@ class OpenAICompatibleProvider:
     async def aclose(self) -> None:
         await self._client.close()
 
-    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+    async def generate(
+        self, request: GenerationRequest, *, on_progress: Progress | None = None, on_limits: LimitsHeard | None = None
+    ) -> ProviderReply:
         """One call, not streamed (local OpenAI-compatible servers differ in how they stream usage and
-        structured output); ``on_progress`` hears the output tokens once the reply is in."""
+        structured output); ``on_progress`` hears the output tokens once the reply is in, and the limits come
+        with the reply (``on_limits`` is not called)."""
         try:
             reply = await self._call(request)
         except ProviderRefused as exc:

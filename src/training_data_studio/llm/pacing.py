@@ -17,9 +17,12 @@ later run against a state shared by every worker through one Postgres row (:meth
   were sent when its call started, so they are older than the reservations made since).
 
 Two things keep the first minute free of 429s: until a reply has told the limits, one call goes alone and
-the others wait for its headers (a burst of calls sized for one account would mostly be refused by a
-smaller one); and a call starts only when a bucket holds its need plus :data:`BUCKET_MARGIN`, because our
-model of the API's buckets runs a few milliseconds ahead of it.
+the others wait for its headers, heard as its stream opens (a burst of calls sized for one account would
+mostly be refused by a smaller one); and a call starts only when a bucket holds its need plus
+:data:`BUCKET_MARGIN`, because our model of the API's buckets runs a few milliseconds ahead of it.
+
+What the calls reserve and take (:class:`CallSizes`) sizes the work callers bring: :func:`calls_wanted` is
+how many calls at once the limits keep busy, which is how many conversations `tds generate` works on.
 
 529 (overloaded) and 5xx replies are retried by the caller that got them, after an exponential backoff with
 full jitter (:func:`backoff_delay`); they do not block other callers, because jitter is what spreads the
@@ -29,6 +32,7 @@ retries out. :class:`Pacer` applies all of this in one process, with a semaphore
 from __future__ import annotations
 
 import asyncio
+import math
 import random
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
@@ -40,6 +44,7 @@ from typing import Any, Protocol
 from ..core.config import Settings
 from .base import (
     GenerationRequest,
+    LimitsHeard,
     Overloaded,
     Progress,
     Provider,
@@ -57,8 +62,9 @@ from .base import (
 DEFAULT_MAX_CALLS_IN_FLIGHT = 8
 # Once the request limit per minute is known, up to half of it may be in flight (a call takes seconds to
 # minutes, so that is never the limit that binds; the three budgets decide when each call starts), within
-# these bounds: at least the default, at most what one process's connections and event loop carry well.
-MAX_ADAPTIVE_IN_FLIGHT = 64
+# these bounds: at least the default, at most what one process's connections and event loop carry well
+# (a high-tier account keeps about a hundred calls of a minute each busy).
+MAX_ADAPTIVE_IN_FLIGHT = 128
 
 
 def adapted_in_flight(requests_limit: int | None) -> int:
@@ -454,6 +460,81 @@ def _take_if_allowed(
     return reserve(state, now, input_tokens=input_tokens, output_tokens=output_tokens, window=window)
 
 
+# Running means over recent calls give the latest call this weight: a few calls are enough to follow a change
+# of part size (a dialogue, then annotated turns) without one odd call swinging the sizing below.
+SIZES_WEIGHT = 0.2
+# Calls kept in flight beyond what the budgets' refill rate times a call's duration asks for: the moments
+# between one call of a conversation and its next (checks, the save) and calls that run longer than the mean.
+BUSY_HEADROOM = 1.25
+
+
+@dataclass(slots=True)
+class CallSizes:
+    """What recent calls needed and took, as running means: what decides how many calls at once the
+    account's limits keep busy (:func:`calls_wanted`). What a call reserves is known when it starts; how
+    long it took and what it used, when it ends."""
+
+    started: int = 0
+    ended: int = 0
+    input_tokens: float = 0.0  # uncached input, as reserved
+    output_reserved: float = 0.0  # max_tokens
+    seconds: float = 0.0
+    output_used: float = 0.0
+
+    def start(self, *, input_tokens: int, output_reserved: int) -> None:
+        weight = 1.0 if not self.started else SIZES_WEIGHT
+        self.input_tokens += weight * (input_tokens - self.input_tokens)
+        self.output_reserved += weight * (output_reserved - self.output_reserved)
+        self.started += 1
+
+    def end(self, *, seconds: float, output_used: int) -> None:
+        weight = 1.0 if not self.ended else SIZES_WEIGHT
+        self.seconds += weight * (seconds - self.seconds)
+        self.output_used += weight * (output_used - self.output_used)
+        self.ended += 1
+
+
+def calls_room(state: PacingState, now: datetime, sizes: CallSizes, window: float = REFILL_WINDOW_SECONDS) -> int:
+    """How many more calls of the recent size the buckets would let start now (none while a 429 blocks)."""
+    if state.blocked_until is not None and state.blocked_until > now:
+        return 0
+    counts = []
+    for limit, reset, need in (
+        (state.requests_limit, state.requests_reset, 1.0),
+        (state.input_tokens_limit, state.input_tokens_reset, sizes.input_tokens),
+        (state.output_tokens_limit, state.output_tokens_reset, sizes.output_reserved),
+    ):
+        if limit is not None and need > 0:
+            counts.append(int(bucket_level(limit, reset, now, window) // (need * (1 + BUCKET_MARGIN))))
+    return min(counts) if counts else 0
+
+
+def calls_kept_busy(state: PacingState, sizes: CallSizes, window: float = REFILL_WINDOW_SECONDS) -> int:
+    """Calls in flight that spend the tightest budget as fast as it refills (Little's law: the calls a second
+    it allows times how long a call takes), with :data:`BUSY_HEADROOM`; 0 with no limit or call known."""
+    rates = []  # calls a second each known budget allows
+    if state.requests_limit is not None:
+        rates.append(state.requests_limit / window)
+    if state.input_tokens_limit is not None and sizes.input_tokens > 0:
+        rates.append(state.input_tokens_limit / sizes.input_tokens / window)
+    if state.output_tokens_limit is not None and sizes.output_used > 0:
+        rates.append(state.output_tokens_limit / sizes.output_used / window)
+    if not rates or not sizes.ended:
+        return 0
+    return math.ceil(min(rates) * sizes.seconds * BUSY_HEADROOM)
+
+
+def calls_wanted(
+    state: PacingState, now: datetime, sizes: CallSizes, in_flight: int, window: float = REFILL_WINDOW_SECONDS
+) -> int | None:
+    """Calls in flight that the account's limits would carry now: enough to keep its budgets spent as they
+    refill, and, while the buckets still hold their first full minute, the calls out plus as many more as
+    the buckets would admit at once. None until a reply has told a limit."""
+    if not _limits_known(state) or not sizes.started:
+        return None
+    return max(1, calls_kept_busy(state, sizes, window), in_flight + calls_room(state, now, sizes, window))
+
+
 class PacingStore(Protocol):
     """Where the pacing state lives: in this process, or in one Postgres row shared by every worker."""
 
@@ -530,6 +611,7 @@ class Pacer:
         self.max_attempts = max_attempts
         self.in_flight = 0
         self.peak_in_flight = 0
+        self.sizes = CallSizes()
         self.rate_limit_waits = 0
         self._clock = clock
         self._sleep = sleep
@@ -557,6 +639,12 @@ class Pacer:
     def max_in_flight(self) -> int:
         return self._gate.limit
 
+    async def calls_wanted(self) -> int | None:
+        """Calls in flight the account's limits would carry now (:func:`calls_wanted`), from the shared state
+        and this process's calls: what sizes the work that callers bring (conversations at once)."""
+        state = await self.current_state()
+        return calls_wanted(state, self._clock(), self.sizes, self.in_flight, self.window_seconds)
+
     @classmethod
     def from_settings(cls, settings: Settings, *, store: PacingStore | None = None) -> Pacer:
         """A pacer allowing ``TDS_MAX_CALLS_IN_FLIGHT`` calls at once, or adapting to the account when unset."""
@@ -574,6 +662,22 @@ class Pacer:
         finally:
             if alone:
                 await self._first_call_ended(answered=answer.heard)
+
+    async def limits_heard(self, info: RateLimitInfo) -> None:
+        """A streamed reply's headers, heard as its stream opens: adopted at once, and, the limits being
+        known now, the callers held behind the first call go (on a real account its reply takes a minute;
+        its headers come in the first second)."""
+        state = await self._store.update(
+            partial(observe_rate_limits, info=info, now=self._clock(), window=self.window_seconds)
+        )
+        if not _limits_known(state):
+            return
+        if self.adaptive:
+            self._gate.limit = adapted_in_flight(state.requests_limit)
+        if not self._heard_back:
+            async with self._probe_changed:
+                self._heard_back = True
+                self._probe_changed.notify_all()
 
     async def _take_turn_to_go_first(self) -> bool:
         """Wait while the first call is out; True when this caller is to make it. Limits learnt by another
@@ -645,11 +749,14 @@ class Pacer:
                 self.in_flight += 1
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                 used_in = used_out = 0
+                started = self._clock()
+                self.sizes.start(input_tokens=input_tokens, output_reserved=output_tokens)
                 try:
                     reply = await make_call()
                     answer.heard = True
                     used_in = reply.usage.input_tokens + reply.usage.cache_write_tokens
                     used_out = reply.usage.output_tokens
+                    self.sizes.end(seconds=(self._clock() - started).total_seconds(), output_used=used_out)
                 except RateLimited as exc:
                     error: ProviderError = exc
                     answer.heard = True
@@ -727,7 +834,9 @@ class PacedProvider:
         self.model = provider.model
         self._prefixes_sent: set[str] = set()
 
-    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+    async def generate(
+        self, request: GenerationRequest, *, on_progress: Progress | None = None, on_limits: LimitsHeard | None = None
+    ) -> ProviderReply:
         """Size the request to the account, then make the call when the pacer allows.
 
         max_tokens is lowered to the account's output-token limit per minute when it is above it (a call
@@ -749,7 +858,7 @@ class PacedProvider:
                 "shorter examples in the template, or an account with a higher limit"
             )
         reply = await self.pacer.call(
-            lambda: self.provider.generate(sized, on_progress=on_progress),
+            lambda: self.provider.generate(sized, on_progress=on_progress, on_limits=self.pacer.limits_heard),
             input_tokens=uncached,
             output_tokens=sized.max_output_tokens,
         )

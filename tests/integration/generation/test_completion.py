@@ -25,6 +25,7 @@ from training_data_studio.core.db import Database
 from training_data_studio.core.errors import ConflictError
 from training_data_studio.generation.prompts import GIVEN_CLIENT_MESSAGE
 from training_data_studio.imports.service import import_paths
+from training_data_studio.local_generation import dry_run
 from training_data_studio.models import (
     ConversationReview,
     ConversationRevision,
@@ -239,3 +240,24 @@ def test_the_matrix_and_the_dialog_offer_to_complete_an_incomplete_conversation(
         assert "data-completion-notice" in dialog.text
         assert f"holds 1 of its {row.turn_count_target} turns" in dialog.text
         assert "data-single-problem" not in dialog.text
+
+
+def test_a_dry_run_plans_the_turns_after_the_stored_ones(seeded: Database, tmp_path: Path) -> None:
+    """`tds generate --dry-run` of an incomplete conversation shows the calls its generation will make: the
+    turns after the stored one, the first with the stored exchange as history and the open client message
+    to answer, estimated for those calls only."""
+    number, block = _import_incomplete(seeded, tmp_path)
+    target = _row(seeded, number).turn_count_target
+    assert target is not None
+    with seeded.session_scope() as s:
+        (planned,) = dry_run(s, anthropic_settings(), [str(number)])
+        (from_scratch,) = dry_run(s, anthropic_settings(), ["11"])
+    assert planned.stored_turns == 1
+    assert planned.estimate.calls == target - 1
+    assert planned.first_call is not None
+    assert planned.first_call.part == f"turn 2 of {target}"
+    assert block["training_pairs"][1]["target_response"] in planned.first_call.conversation_part
+    assert GIVEN_CLIENT_MESSAGE.format(turn=2, message=OPEN_MESSAGE) in planned.first_call.conversation_part
+    # A planned conversation is written from nothing: every turn, no first call to continue from.
+    assert (from_scratch.stored_turns, from_scratch.first_call) == (0, None)
+    assert from_scratch.estimate.calls == from_scratch.prompt.turn_count_target

@@ -19,6 +19,7 @@ from training_data_studio.generation.prompts import TURN_MAX_OUTPUT_TOKENS, Buil
 from training_data_studio.llm.anthropic_provider import AnthropicProvider
 from training_data_studio.llm.base import (
     GenerationRequest,
+    LimitsHeard,
     Overloaded,
     Progress,
     ProviderError,
@@ -40,7 +41,9 @@ class ScriptedProvider:
         self.answers = answers
         self.requests: list[GenerationRequest] = []
 
-    async def generate(self, request: GenerationRequest, *, on_progress: Progress | None = None) -> ProviderReply:
+    async def generate(
+        self, request: GenerationRequest, *, on_progress: Progress | None = None, on_limits: LimitsHeard | None = None
+    ) -> ProviderReply:
         self.requests.append(request)
         answer = self.answers.pop(0)
         if isinstance(answer, ProviderError):

@@ -23,6 +23,7 @@ from training_data_studio.llm.base import (
 from training_data_studio.llm.pacing import (
     BUCKET_MARGIN,
     DEFAULT_MAX_CALLS_IN_FLIGHT,
+    MAX_ADAPTIVE_IN_FLIGHT,
     PacedProvider,
     Pacer,
     PacingState,
@@ -240,7 +241,7 @@ def test_calls_in_flight_adapt_to_the_request_limit() -> None:
     assert adapted_in_flight(None) == DEFAULT_MAX_CALLS_IN_FLIGHT
     assert adapted_in_flight(60) == 30
     assert adapted_in_flight(10) == DEFAULT_MAX_CALLS_IN_FLIGHT
-    assert adapted_in_flight(4_000) == 64
+    assert adapted_in_flight(4_000) == MAX_ADAPTIVE_IN_FLIGHT == 128
 
 
 async def test_an_adaptive_pacer_takes_its_size_from_the_headers(
