@@ -729,12 +729,13 @@ class Pacer:
         self,
         make_call: Callable[[], Awaitable[ProviderReply]],
         *,
-        input_tokens: int = 0,
+        input_tokens: int | Callable[[], int] = 0,
         output_tokens: int = 0,
     ) -> ProviderReply:
-        """Run ``make_call`` (one provider call) when allowed, retrying 429/529/5xx. ``output_tokens`` is
-        the call's max_tokens (what the API charges when it starts); what the reply did not use is given
-        back when it ends (:func:`settle`)."""
+        """Run ``make_call`` (one provider call) when allowed, retrying 429/529/5xx. ``input_tokens`` is
+        the call's uncached input, or a function that tells it when the call is about to start (what is
+        cached may change while it waits); ``output_tokens`` is its max_tokens (what the API charges when it
+        starts). What the reply did not use is given back when it ends (:func:`settle`)."""
         attempt = 0
         while True:
             backoff = 0.0
@@ -745,12 +746,13 @@ class Pacer:
                         f"the call asks for {output_tokens:,} output tokens but the account allows {limit:,} "
                         "per minute (anthropic-ratelimit-output-tokens-limit); it can never start"
                     )
-                await self._wait_for_start(input_tokens=input_tokens, output_tokens=output_tokens)
+                needed_in = input_tokens() if callable(input_tokens) else input_tokens
+                await self._wait_for_start(input_tokens=needed_in, output_tokens=output_tokens)
                 self.in_flight += 1
                 self.peak_in_flight = max(self.peak_in_flight, self.in_flight)
                 used_in = used_out = 0
                 started = self._clock()
-                self.sizes.start(input_tokens=input_tokens, output_reserved=output_tokens)
+                self.sizes.start(input_tokens=needed_in, output_reserved=output_tokens)
                 try:
                     reply = await make_call()
                     answer.heard = True
@@ -796,7 +798,7 @@ class Pacer:
                         partial(
                             settle,
                             now=now,
-                            input_reserved=input_tokens,
+                            input_reserved=needed_in,
                             input_used=used_in,
                             output_reserved=output_tokens,
                             output_used=used_out,
@@ -842,24 +844,35 @@ class PacedProvider:
         max_tokens is lowered to the account's output-token limit per minute when it is above it (a call
         asking for more could never start); a request whose expected output or input does not fit that
         limit raises :class:`RequestTooLarge` and is never sent. The static prefix counts against the input
-        budget only the first time this process sends it: after that it is read from the prompt cache,
-        which the input limit does not count.
+        budget only until a reply to it has begun: after that it is read from the prompt cache, which the
+        input limit does not count.
         """
         state = await self.pacer.current_state()
         sized = fit_to_limits(request, state.output_tokens_limit)
-        uncached = estimate_tokens(sized.conversation_part + sized.instruction_text)
-        if sized.static_prefix not in self._prefixes_sent:
-            uncached += estimate_tokens(sized.static_prefix)
+        part_tokens = estimate_tokens(sized.conversation_part + sized.instruction_text)
+        prefix_tokens = estimate_tokens(sized.static_prefix)
+
+        def uncached() -> int:
+            return part_tokens + (0 if sized.static_prefix in self._prefixes_sent else prefix_tokens)
+
         limit_in = state.input_tokens_limit
-        if limit_in is not None and uncached > limit_in:
+        if limit_in is not None and uncached() > limit_in:
             raise RequestTooLarge(
-                f"{sized.conversation_id} ({sized.part}): the prompt is about {uncached:,} input tokens but the "
+                f"{sized.conversation_id} ({sized.part}): the prompt is about {uncached():,} input tokens but the "
                 f"account allows {limit_in:,} per minute (anthropic-ratelimit-input-tokens-limit); use fewer or "
                 "shorter examples in the template, or an account with a higher limit"
             )
+
+        async def heard(info: RateLimitInfo) -> None:
+            # The reply has begun, so the prefix is in the prompt cache now: calls starting from here read it.
+            self._prefixes_sent.add(sized.static_prefix)
+            await self.pacer.limits_heard(info)
+            if on_limits is not None:
+                await on_limits(info)
+
         reply = await self.pacer.call(
-            lambda: self.provider.generate(sized, on_progress=on_progress, on_limits=self.pacer.limits_heard),
-            input_tokens=uncached,
+            lambda: self.provider.generate(sized, on_progress=on_progress, on_limits=heard),
+            input_tokens=uncached,  # told as the call starts: a reply begun meanwhile has cached the prefix
             output_tokens=sized.max_output_tokens,
         )
         self._prefixes_sent.add(sized.static_prefix)

@@ -4,7 +4,9 @@ others go as soon as the first reply's headers arrive."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -12,7 +14,7 @@ from tests.unit.conftest import TEST_MODEL
 from tests.unit.llm.replies import a_reply
 from training_data_studio.generation import capacity
 from training_data_studio.llm.anthropic_provider import AnthropicProvider
-from training_data_studio.llm.base import ProviderReply, RateLimitInfo
+from training_data_studio.llm.base import GenerationRequest, ProviderReply, RateLimitInfo, estimate_tokens
 from training_data_studio.llm.pacing import (
     BUSY_HEADROOM,
     CallSizes,
@@ -23,6 +25,7 @@ from training_data_studio.llm.pacing import (
     calls_room,
     calls_wanted,
 )
+from training_data_studio.testing.fake_anthropic import FakeAnthropic
 from training_data_studio.testing.rate_buckets import HIGH_TIER, LOW_TIER, Limits
 
 NOW = datetime(2026, 12, 4, 9, 0, 0, tzinfo=UTC)
@@ -162,3 +165,49 @@ async def test_headers_without_limits_keep_the_others_waiting() -> None:
     release.set()
     await asyncio.gather(*calls)
     assert started == 3
+
+
+class RecordingPacer(Pacer):
+    """A pacer that remembers the uncached input each call reserved (what PacedProvider decided)."""
+
+    def __init__(self) -> None:
+        super().__init__(8)
+        self.reserved_input: list[int] = []
+
+    async def call(self, make_call: Any, *, input_tokens: Any = 0, output_tokens: int = 0) -> ProviderReply:
+        def recorded() -> int:
+            value = int(input_tokens() if callable(input_tokens) else input_tokens)
+            self.reserved_input.append(value)
+            return value
+
+        return await super().call(make_call, input_tokens=recorded, output_tokens=output_tokens)
+
+
+async def test_over_http_the_others_start_while_the_first_reply_streams_and_read_the_cached_prefix(
+    start_fake_anthropic: Callable[..., FakeAnthropic],
+) -> None:
+    # About 600 output tokens at 1,000 a second: the first reply streams for over half a second.
+    fake = start_fake_anthropic(token_limits=HIGH_TIER, output_tokens_per_second=1_000)
+    pacer = RecordingPacer()
+    provider = PacedProvider(AnthropicProvider(api_key="k", model=TEST_MODEL, base_url=fake.url), pacer)
+    turn = GenerationRequest(
+        conversation_id="fp_marcus_011",
+        static_prefix="Rules of the house. " * 200,
+        conversation_part="Required conversation_id: fp_marcus_011\nRequired turn: 1 of 4",
+        schema={"type": "object"},
+        max_output_tokens=7_000,
+        expected_output_tokens=4_500,
+        instruction="Write turn 1 of 4 now.",
+        part="turn 1 of 4",
+    )
+    try:
+        calls = [asyncio.create_task(provider.generate(turn)) for _ in range(4)]
+        while fake.counters.calls < 4:  # all four are sent before the first has finished streaming
+            assert not calls[0].done()
+            await asyncio.sleep(0.01)
+        await asyncio.gather(*calls)
+    finally:
+        await provider.aclose()
+    prefix = estimate_tokens(turn.static_prefix)
+    first, *others = pacer.reserved_input
+    assert all(first - other == prefix for other in others)  # the prefix counted once, then read from the cache
