@@ -208,7 +208,8 @@ class FakeAnthropic(FakeLLMServer):
             self.rate_limit_headers(),
             content_type="text/event-stream",
             chunks=chunks,
-            chunk_delay=service_seconds / max(1, len(pieces)),
+            # The pauses fall between the chunks, so they add up to the service time: the stated output speed.
+            chunk_delay=service_seconds / max(1, len(chunks) - 1),
         )
 
     def message_for(self, params: dict[str, Any], outcome: str) -> dict[str, Any]:

@@ -315,3 +315,21 @@ def test_the_fakes_request_limit_is_a_bucket_like_the_apis(start_fake_anthropic:
     limit, remaining, full_in = fake.request_state()
     assert (limit, remaining) == (4, 0)
     assert 0.3 < full_in <= 0.4
+
+
+async def test_the_fake_writes_at_its_stated_output_speed(start_fake_anthropic: Callable[..., FakeAnthropic]) -> None:
+    """A streamed reply of N output tokens at R a second takes N / R seconds: the pauses between the events add
+    up to that (pausing before each of the message's events as well as its text made it slower than stated,
+    and every benchmark bound computed from the speed out of reach)."""
+    fake = start_fake_anthropic(output_tokens_per_second=2_000)
+    provider = AnthropicProvider(api_key="k", model=TEST_MODEL, base_url=fake.url)
+    try:
+        await provider.generate(request())  # the first call also connects and warms the client up
+        started = time.monotonic()
+        reply = await provider.generate(request())
+        elapsed = time.monotonic() - started
+    finally:
+        await provider.aclose()
+    service = reply.usage.output_tokens / 2_000
+    assert service > 1.5
+    assert service * 0.98 <= elapsed <= service * 1.04 + 0.1  # 51 events: it used to take 1.11 x service
