@@ -220,9 +220,16 @@ class TokenBenchResult:
         return "\n".join(lines)
 
 
-def run_token_bench(console: Console, *, conversations: int, scale: float, shapes: tuple[str, ...]) -> TokenBenchResult:
+def run_token_bench(
+    console: Console,
+    *,
+    conversations: int,
+    scale: float,
+    shapes: tuple[str, ...],
+    tiers: tuple[str, ...] = tuple(TIERS),
+) -> TokenBenchResult:
     runs = []
-    for tier in TIERS:
+    for tier in tiers:
         for shape in shapes:
             run = asyncio.run(_run(tier, shape, conversations, scale))
             console.print(

@@ -112,7 +112,18 @@ def bench_generate(
         ),
     ] = False,
     conversations: Annotated[int, typer.Option(min=1, max=90, help="Conversations per token-aware run.")] = 40,
-    scale: Annotated[float, typer.Option(min=1, max=1000, help="Token-aware time scale (limits and speed x).")] = 60,
+    tiers: Annotated[
+        list[str] | None, typer.Option("--tier", help="Token-aware: only this tier (low or high; repeatable).")
+    ] = None,
+    scale: Annotated[
+        float,
+        typer.Option(
+            min=1,
+            max=1000,
+            help="Token-aware time scale (limits and speed x). Above 10, the fake's and the client's own time per "
+            "call (tens of ms) weighs on a scaled call of seconds; a real call takes a minute.",
+        ),
+    ] = 10,
 ) -> None:
     """`tds generate --all` of 90 conversations against a fake with a 60 requests/minute limit, real
     database writes (or, with --workers, process-all on two workers; with --token-aware, generation against
@@ -120,8 +131,16 @@ def bench_generate(
     if token_aware:
         from ..bench import token_bench
 
+        unknown = set(tiers or ()) - set(token_bench.TIERS)
+        if unknown:
+            err_console.print(f"[bold red]error:[/] unknown tier {', '.join(sorted(unknown))}: use low or high")
+            raise typer.Exit(2)
         token_result = token_bench.run_token_bench(
-            console, conversations=conversations, scale=scale, shapes=("before", "after")
+            console,
+            conversations=conversations,
+            scale=scale,
+            shapes=("before", "after"),
+            tiers=tuple(tiers or token_bench.TIERS),
         )
         console.print(token_result.describe())
         if write_docs:
