@@ -123,48 +123,44 @@ async def test_the_conversations_follow_the_limits_as_they_are_heard() -> None:
     await provider.aclose()
 
 
+class StreamedCalls:
+    """Calls that tell the pacer their headers as their stream opens, as the Anthropic provider does, then
+    write until released."""
+
+    def __init__(self, pacer: Pacer, info: RateLimitInfo) -> None:
+        self.pacer = pacer
+        self.info = info
+        self.started = 0
+        self.release = asyncio.Event()
+
+    async def call(self) -> ProviderReply:
+        self.started += 1
+        await self.pacer.limits_heard(self.info)
+        await self.release.wait()
+        return a_reply(self.info)
+
+    async def run(self, count: int) -> int:
+        """Start ``count`` calls; how many had started before the first was released; then let all end."""
+        calls = [asyncio.create_task(self.pacer.call(self.call, output_tokens=7_000)) for _ in range(count)]
+        for _ in range(50):
+            await asyncio.sleep(0)
+        started = self.started
+        self.release.set()
+        await asyncio.gather(*calls)
+        assert self.started == count
+        return started
+
+
 async def test_the_first_calls_headers_let_the_others_go_before_it_ends() -> None:
     """On a real account the first reply takes a minute to write and tells the limits in its first second:
     the callers held behind it start on its headers, not on its end."""
     info = RateLimitInfo(requests_limit=4_000, input_tokens_limit=2_000_000, output_tokens_limit=400_000)
-    pacer = Pacer(8)
-    release = asyncio.Event()
-    started = 0
-
-    async def streamed() -> ProviderReply:
-        nonlocal started
-        started += 1
-        await pacer.limits_heard(info)  # what the provider does as the stream opens
-        await release.wait()
-        return a_reply(info)
-
-    calls = [asyncio.create_task(pacer.call(streamed, output_tokens=7_000)) for _ in range(6)]
-    for _ in range(50):
-        await asyncio.sleep(0)
-    assert started == 6  # all going while the first is still writing
-    release.set()
-    await asyncio.gather(*calls)
+    assert await StreamedCalls(Pacer(8), info).run(6) == 6  # all going while the first is still writing
 
 
 async def test_headers_without_limits_keep_the_others_waiting() -> None:
-    pacer = Pacer(8)
-    release = asyncio.Event()
-    started = 0
-
-    async def streamed() -> ProviderReply:
-        nonlocal started
-        started += 1
-        await pacer.limits_heard(RateLimitInfo())  # a server that sends no rate-limit headers
-        await release.wait()
-        return a_reply()
-
-    calls = [asyncio.create_task(pacer.call(streamed)) for _ in range(3)]
-    for _ in range(50):
-        await asyncio.sleep(0)
-    assert started == 1
-    release.set()
-    await asyncio.gather(*calls)
-    assert started == 3
+    # A server that sends no rate-limit headers: the others wait for the first call's end, as before.
+    assert await StreamedCalls(Pacer(8), RateLimitInfo()).run(3) == 1
 
 
 class RecordingPacer(Pacer):
