@@ -641,8 +641,11 @@ class Pacer:
 
     async def calls_wanted(self) -> int | None:
         """Calls in flight the account's limits would carry now (:func:`calls_wanted`), from the shared state
-        and this process's calls: what sizes the work that callers bring (conversations at once)."""
-        state = await self.current_state()
+        and this process's calls: what sizes the work that callers bring (conversations at once). Asked every
+        second by an idle worker too, so it reads the state without writing it, and not before a call."""
+        if not self.sizes.started:
+            return None
+        state = await asyncio.to_thread(self._store.snapshot)
         return calls_wanted(state, self._clock(), self.sizes, self.in_flight, self.window_seconds)
 
     @classmethod
