@@ -667,9 +667,9 @@ class Pacer:
                 await self._first_call_ended(answered=answer.heard)
 
     async def limits_heard(self, info: RateLimitInfo) -> None:
-        """A streamed reply's headers, heard as its stream opens: adopted at once, and, the limits being
-        known now, the callers held behind the first call go (on a real account its reply takes a minute;
-        its headers come in the first second)."""
+        """A reply's headers, adopted: heard as a streamed reply opens, and again with every reply. The
+        limits being known now, the callers held behind the first call go (on a real account its reply takes
+        a minute; its headers come in the first second)."""
         state = await self._store.update(
             partial(observe_rate_limits, info=info, now=self._clock(), window=self.window_seconds)
         )
@@ -787,12 +787,7 @@ class Pacer:
                     answer.heard = True
                     raise
                 else:
-                    now = self._clock()
-                    state = await self._store.update(
-                        partial(observe_rate_limits, info=reply.rate_limits, now=now, window=self.window_seconds)
-                    )
-                    if self.adaptive:
-                        self._gate.limit = adapted_in_flight(state.requests_limit)
+                    await self.limits_heard(reply.rate_limits)  # what its headers told, heard again at the end
                     return reply
                 finally:
                     self.in_flight -= 1
